@@ -1,0 +1,76 @@
+"""The ``trailseal`` command: global options, command registration, error handling.
+
+Each command group lives in its own module and imports the library inside
+its functions, so ``trailseal --help`` starts instantly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from typing import Annotated, Any
+
+import click
+import typer
+import typer.core
+
+from cli import commands, findings, ingest, runtime, scan
+from ledger.errors import TrailsealError
+
+class _Group(typer.core.TyperGroup):
+    """Turns expected errors into one short message and their exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TrailsealError as exc:
+            if commands.state.verbose:
+                # Tracebacks show code and messages, never local variables.
+                traceback.print_exception(exc)
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted; nothing of the current batch was written", err=True)
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="trailseal",
+    help="A tamper-evident, signed ledger of security findings: ingest scanner "
+    "artifacts, verify the ledger, export evidence for auditors.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log output; -vv for debug.")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+) -> None:
+    """Configure logging for the whole package from -v/-q or TRAILSEAL_LOG."""
+    level_name = os.environ.get("TRAILSEAL_LOG", "").upper()
+    level = getattr(logging, level_name, logging.WARNING) if level_name else logging.WARNING
+    if verbose:
+        level = logging.INFO if verbose == 1 else logging.DEBUG
+    if quiet:
+        level = logging.ERROR
+    logging.basicConfig(level=level, format="trailseal: %(levelname)s: %(name)s: %(message)s")
+    commands.state.verbose = verbose
+
+
+commands.register(app)
+ingest.register(app)
+findings.register(app)
+scan.register(app)
+runtime.register(app)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()
