@@ -1,0 +1,134 @@
+"""The derived state of findings, replayed from entries.
+
+One reducer, used twice: while a batch is appended (to update the derived
+tables in the same transaction) and by ``trailseal verify`` (to rebuild them
+from the entries alone and compare). It also checks that each lifecycle
+event is possible in the state before it: a finding cannot be ``fixed``
+twice or ``reopened`` while open, so a forged or reordered lifecycle entry
+is caught even when its hashes are intact.
+
+Entry bodies this module reads (kinds and fields):
+
+- ``artifact``: ``{"artifact": Artifact, "runs": [...]}``
+- ``finding``: ``{"scope": Scope, "identity", "artifact", "event": new|seen|reopened,
+  "finding": Finding}``
+- ``finding-fixed``: ``{"scope": Scope, "identity", "artifact", "event": "fixed"}``
+- ``acceptance``: ``{"scope": Scope, "identity", "artifact", "suppression": {...}}``
+
+where Scope is ``{"id", "repository", "tool", "category"}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+OPEN_STATUSES = ("open", "reopened")
+
+# Which events are possible from which status (None: never seen before).
+_ALLOWED: dict[str, tuple[str | None, ...]] = {
+    "new": (None,),
+    "seen": ("open", "reopened"),
+    "reopened": ("fixed",),
+    "fixed": ("open", "reopened"),
+}
+
+Key = tuple[str, str]
+Loader = Callable[[str, str], dict[str, Any] | None]
+
+
+class ProjectionError(Exception):
+    """An entry's event is impossible in the state before it."""
+
+    def __init__(self, seq: int, message: str) -> None:
+        super().__init__(f"entry {seq}: {message}")
+        self.seq = seq
+
+
+def _no_rows(_scope: str, _identity: str) -> dict[str, Any] | None:
+    return None
+
+
+class Projection:
+    """Accumulates derived rows; ``load`` supplies rows already stored."""
+
+    def __init__(self, load: Loader = _no_rows) -> None:
+        self._load = load
+        self.findings: dict[Key, dict[str, Any]] = {}
+        self.new_keys: set[Key] = set()
+        self.dirty: set[Key] = set()
+        self.artifacts: list[dict[str, Any]] = []
+
+    def finding(self, scope: str, identity: str) -> dict[str, Any] | None:
+        """The current row for a finding, from this batch or from storage."""
+        key = (scope, identity)
+        row = self.findings.get(key)
+        if row is None:
+            row = self._load(scope, identity)
+            if row is not None:
+                row = dict(row)
+                self.findings[key] = row
+        return row
+
+    def apply(self, seq: int, kind: str, body: dict[str, Any]) -> None:
+        """Fold one entry into the state. Unknown kinds leave it unchanged."""
+        try:
+            if kind == "artifact":
+                artifact = body["artifact"]
+                repository = artifact["ci"].get("repository") or ""
+                self.artifacts.append(
+                    {"sha256": artifact["sha256"], "repository": repository, "seq": seq}
+                )
+            elif kind in ("finding", "finding-fixed", "acceptance"):
+                self._apply_finding(seq, kind, body)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ProjectionError(seq, f"{kind} body lacks {exc}") from exc
+
+    def _apply_finding(self, seq: int, kind: str, body: dict[str, Any]) -> None:
+        scope = body["scope"]
+        identity = body["identity"]
+        row = self.finding(scope["id"], identity)
+        self.dirty.add((scope["id"], identity))
+        if kind == "acceptance":
+            if row is None:
+                raise ProjectionError(seq, "acceptance of a finding never seen")
+            row["acceptance"] = "pending"
+            return
+        event = body["event"]
+        allowed = _ALLOWED.get(event)
+        status = row["status"] if row else None
+        if allowed is None or status not in allowed:
+            raise ProjectionError(seq, f"event {event!r} is impossible for status {status!r}")
+        if row is None:
+            row = {
+                "scope": scope["id"],
+                "identity": identity,
+                "repository": scope["repository"] or "",
+                "tool": scope["tool"],
+                "first_seq": seq,
+                "acceptance": "none",
+            }
+            key = (scope["id"], identity)
+            self.findings[key] = row
+            self.new_keys.add(key)
+        if kind == "finding":
+            finding = body["finding"]
+            location = finding.get("location") or {}
+            row.update(
+                rule_id=finding["rule_id"],
+                severity=finding["severity"],
+                category=finding.get("category", "code"),
+                title=finding["title"],
+                path=location.get("path", ""),
+                last_seq=seq,
+            )
+        row["artifact"] = body["artifact"]
+        if event != "seen":
+            row["status"] = "fixed" if event == "fixed" else ("open" if event == "new" else event)
+            row["status_seq"] = seq
+
+    def changes(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(rows to insert, rows to update) since this projection started."""
+        new = [row for key, row in self.findings.items() if key in self.new_keys]
+        changed = [self.findings[key] for key in self.dirty - self.new_keys]
+        return new, changed

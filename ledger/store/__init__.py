@@ -1,0 +1,319 @@
+"""Storage: engines, migrations, the append lock, and every query trailseal runs.
+
+Nothing outside this package builds SQL. SQLite (the embedded default) runs
+in WAL mode with full sync; a writer takes the database's write lock with
+``BEGIN IMMEDIATE`` before it reads the head of the ledger. PostgreSQL
+writers take a transaction-scoped advisory lock instead. Either way two
+processes can never both append after the same head, so the chain cannot
+fork and no sequence number is used twice (the primary key would refuse it
+anyway).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from ledger.errors import StorageError
+from ledger.store import tables as t
+
+log = logging.getLogger(__name__)
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+# Any 64-bit constant works; this one spells "tseal" in ASCII.
+_PG_APPEND_LOCK = 0x747365616C
+_SQLITE_BUSY_TIMEOUT_MS = 600_000
+_CHUNK = 2000
+
+
+def normalise_url(url: str) -> str:
+    """Let users write plain ``postgresql://``; trailseal ships psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def describe_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unparseable database URL>"
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """One stored entry, exactly as the database holds it."""
+
+    seq: int
+    kind: str
+    time: str
+    leaf_hash: bytes
+    envelope: bytes
+    body: bytes | None
+    salt: bytes | None
+
+
+@dataclass(frozen=True)
+class CheckpointRow:
+    """One stored checkpoint."""
+
+    size: int
+    note: str
+    frontier: bytes
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = sa.create_engine(url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling would defer BEGIN; take it over.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        writing = conn.get_execution_options().get("trailseal_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+    return engine
+
+
+class Store:
+    """A ledger database behind one SQLAlchemy engine."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        try:
+            if self.url.startswith("sqlite"):
+                self.engine = _sqlite_engine(self.url)
+            else:
+                self.engine = sa.create_engine(self.url, pool_pre_ping=True)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StorageError(f"cannot use database {describe_url(url)}: {exc}") from exc
+        self.dialect = self.engine.dialect.name
+
+    def __repr__(self) -> str:
+        return f"Store({describe_url(self.url)})"
+
+    def _fail(self, action: str, exc: Exception) -> StorageError:
+        detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        return StorageError(f"{action} failed on {describe_url(self.url)}: {detail}")
+
+    # -- schema -------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Create or upgrade the tables with alembic."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        except (DBAPIError, OperationalError) as exc:
+            raise self._fail("creating the tables", exc) from exc
+
+    def exists(self) -> bool:
+        """Whether the database holds a trailseal ledger."""
+        try:
+            with self.engine.connect() as conn:
+                return sa.inspect(conn).has_table(t.meta.name)
+        except SQLAlchemyError as exc:
+            raise self._fail("opening the ledger", exc) from exc
+
+    # -- transactions -------------------------------------------------------
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read transaction."""
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except SQLAlchemyError as exc:
+            raise self._fail("reading the ledger", exc) from exc
+
+    @contextmanager
+    def appending(self) -> Iterator[Connection]:
+        """A write transaction holding the ledger's append lock until it ends.
+
+        Everything written inside commits together or not at all.
+        """
+        try:
+            with self.engine.connect() as base:
+                conn = base.execution_options(trailseal_write=True)
+                with conn.begin():
+                    if self.dialect == "postgresql":
+                        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK)))
+                    yield conn
+        except SQLAlchemyError as exc:
+            raise self._fail("writing to the ledger", exc) from exc
+
+    # -- meta ---------------------------------------------------------------
+
+    def get_meta(self, conn: Connection) -> dict[str, str]:
+        rows = conn.execute(sa.select(t.meta.c.key, t.meta.c.value))
+        return {str(key): str(value) for key, value in rows}
+
+    def set_meta(self, conn: Connection, values: Mapping[str, str]) -> None:
+        conn.execute(t.meta.insert(), [{"key": k, "value": v} for k, v in values.items()])
+
+    # -- entries and checkpoints --------------------------------------------
+
+    def entry_count(self, conn: Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(t.entries)).scalar_one())
+
+    def last_entry(self, conn: Connection) -> EntryRow | None:
+        row = conn.execute(t.entries.select().order_by(t.entries.c.seq.desc()).limit(1)).first()
+        return EntryRow(*row) if row else None
+
+    def insert_entries(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(t.entries.insert(), list(rows))
+
+    def iter_entries(
+        self, conn: Connection, start: int = 0, stop: int | None = None
+    ) -> Iterator[EntryRow]:
+        """Entries with ``start <= seq < stop`` in order, read in chunks."""
+        cursor = start
+        while stop is None or cursor < stop:
+            query = t.entries.select().where(t.entries.c.seq >= cursor)
+            if stop is not None:
+                query = query.where(t.entries.c.seq < stop)
+            rows = conn.execute(query.order_by(t.entries.c.seq).limit(_CHUNK * 5)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield EntryRow(*row)
+            cursor = rows[-1][0] + 1
+
+    def get_entry(self, conn: Connection, seq: int) -> EntryRow | None:
+        row = conn.execute(t.entries.select().where(t.entries.c.seq == seq)).first()
+        return EntryRow(*row) if row else None
+
+    def leaf_hashes(self, conn: Connection, stop: int) -> list[bytes]:
+        """Stored leaf hashes of entries 0..stop-1 (proofs are built from these)."""
+        result: list[bytes] = []
+        cursor = 0
+        while cursor < stop:
+            rows = conn.execute(
+                sa.select(t.entries.c.seq, t.entries.c.leaf_hash)
+                .where(t.entries.c.seq >= cursor, t.entries.c.seq < stop)
+                .order_by(t.entries.c.seq)
+                .limit(100_000)
+            ).all()
+            if not rows:
+                break
+            result.extend(bytes(r[1]) for r in rows)
+            cursor = rows[-1][0] + 1
+        return result
+
+    def erase_body(self, conn: Connection, seq: int) -> None:
+        conn.execute(t.entries.update().where(t.entries.c.seq == seq).values(body=None, salt=None))
+
+    def insert_checkpoint(self, conn: Connection, size: int, note: str, frontier: bytes) -> None:
+        conn.execute(t.checkpoints.insert().values(size=size, note=note, frontier=frontier))
+
+    def latest_checkpoint(self, conn: Connection) -> CheckpointRow | None:
+        query = t.checkpoints.select().order_by(t.checkpoints.c.size.desc()).limit(1)
+        row = conn.execute(query).first()
+        return CheckpointRow(*row) if row else None
+
+    def checkpoints(self, conn: Connection) -> list[CheckpointRow]:
+        rows = conn.execute(t.checkpoints.select().order_by(t.checkpoints.c.size))
+        return [CheckpointRow(*row) for row in rows]
+
+    def checkpoint_at(self, conn: Connection, size: int) -> CheckpointRow | None:
+        row = conn.execute(t.checkpoints.select().where(t.checkpoints.c.size == size)).first()
+        return CheckpointRow(*row) if row else None
+
+    # -- derived tables -----------------------------------------------------
+
+    def artifact_seq(self, conn: Connection, sha256: str, repository: str) -> int | None:
+        query = sa.select(t.artifacts.c.seq).where(
+            t.artifacts.c.sha256 == sha256, t.artifacts.c.repository == repository
+        )
+        value = conn.execute(query).scalar()
+        return int(value) if value is not None else None
+
+    def finding_rows(
+        self, conn: Connection, scope: str | None = None, statuses: Iterable[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        query = t.findings.select()
+        if scope is not None:
+            query = query.where(t.findings.c.scope == scope)
+        status_list = list(statuses)
+        if status_list:
+            query = query.where(t.findings.c.status.in_(status_list))
+        for row in conn.execute(query.order_by(t.findings.c.scope, t.findings.c.identity)):
+            yield dict(row._mapping)
+
+    def finding_row(self, conn: Connection, scope: str, identity: str) -> dict[str, Any] | None:
+        query = t.findings.select().where(
+            t.findings.c.scope == scope, t.findings.c.identity == identity
+        )
+        row = conn.execute(query).first()
+        return dict(row._mapping) if row else None
+
+    def save_derived(
+        self,
+        conn: Connection,
+        artifact_rows: Sequence[dict[str, Any]],
+        new_findings: Sequence[dict[str, Any]],
+        changed_findings: Sequence[dict[str, Any]],
+    ) -> None:
+        """Write a batch's changes to the derived tables."""
+        if artifact_rows:
+            conn.execute(t.artifacts.insert(), list(artifact_rows))
+        for start in range(0, len(new_findings), _CHUNK):
+            conn.execute(t.findings.insert(), list(new_findings[start : start + _CHUNK]))
+        if changed_findings:
+            keys = ("scope", "identity")
+            values: dict[str, Any] = {
+                c.name: sa.bindparam(f"v_{c.name}") for c in t.findings.c if c.name not in keys
+            }
+            statement = (
+                t.findings.update()
+                .where(
+                    t.findings.c.scope == sa.bindparam("b_scope"),
+                    t.findings.c.identity == sa.bindparam("b_identity"),
+                )
+                .values(values)
+            )
+            params = [
+                {
+                    "b_scope": row["scope"],
+                    "b_identity": row["identity"],
+                    **{f"v_{name}": row[name] for name in values},
+                }
+                for row in changed_findings
+            ]
+            conn.execute(statement, params)
+
+    def derived_rows(self, conn: Connection) -> dict[str, list[dict[str, Any]]]:
+        """Every derived table's rows, for verification."""
+        result: dict[str, list[dict[str, Any]]] = {}
+        for table in t.DERIVED_TABLES:
+            order = list(table.primary_key.columns)
+            result[table.name] = [
+                dict(r._mapping) for r in conn.execute(table.select().order_by(*order))
+            ]
+        return result

@@ -1,0 +1,99 @@
+"""Appending batches and verifying them, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+import rfc8785
+
+from ledger import merkle
+from ledger.errors import InputError
+from ledger.ledger import Ledger, decode_body, envelope_bytes
+from ledger.note import NoteSigner
+from ledger.verify import Status, Verifier
+
+
+def _fixed_clock() -> datetime:
+    return datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def test_batch_appends_entries_and_one_checkpoint(ledger: Ledger, primary_key: NoteSigner) -> None:
+    with ledger.batch(primary_key, _fixed_clock) as batch:
+        first = batch.append("note", {"text": "first"})
+        second = batch.append("note", {"text": "second", "n": 2})
+    assert (first, second) == (0, 1)
+    head = ledger.head()
+    assert head.size == 2
+    rows = list(ledger.entries())
+    assert [r.seq for r in rows] == [0, 1]
+    assert decode_body(rows[1]) == {"text": "second", "n": 2}
+    assert head.root_hash == merkle.root([bytes(r.leaf_hash) for r in rows])
+    result = Verifier(primary_key.verifier).verify(ledger)
+    assert result.status is Status.INTACT, result.problems
+    assert result.entries == 2 and result.size == 2
+
+
+def test_envelope_is_rfc8785_and_chained(ledger: Ledger, primary_key: NoteSigner) -> None:
+    with ledger.batch(primary_key, _fixed_clock) as batch:
+        batch.append("note", {"b": 1, "a": [True, None, "é"]})
+        batch.append("note", {})
+    rows = list(ledger.entries())
+    for row in rows:
+        fields = json.loads(row.envelope)
+        assert bytes(row.envelope) == rfc8785.dumps(fields)
+        assert fields["time"] == "2026-03-01T12:00:00.000000Z"
+    assert json.loads(rows[0].envelope)["prev"] == "0" * 64
+    assert json.loads(rows[1].envelope)["prev"] == bytes(rows[0].leaf_hash).hex()
+    assert bytes(rows[0].body) == rfc8785.dumps({"b": 1, "a": [True, None, "é"]})
+
+
+def test_envelope_formatter_matches_reference() -> None:
+    data = envelope_bytes(7, "finding-fixed", "2026-01-01T00:00:00.000001Z", "a" * 64, "b" * 64)
+    assert data == rfc8785.dumps(json.loads(data))
+
+
+def test_failed_batch_writes_nothing(ledger: Ledger, primary_key: NoteSigner) -> None:
+    with ledger.batch(primary_key) as batch:
+        batch.append("note", {"keep": True})
+    with pytest.raises(RuntimeError), ledger.batch(primary_key) as batch:
+        for i in range(2500):  # more than one flush inside the transaction
+            batch.append("note", {"i": i})
+        raise RuntimeError("the reader failed half way")
+    assert ledger.head().size == 1
+    assert len(list(ledger.entries())) == 1
+    assert Verifier(primary_key.verifier).verify(ledger).ok
+
+
+def test_float_in_body_is_refused(ledger: Ledger, primary_key: NoteSigner) -> None:
+    with pytest.raises(InputError), ledger.batch(primary_key) as batch:
+        batch.append("note", {"score": 7.5})
+    assert ledger.head().size == 0
+
+
+def test_batches_continue_the_chain(ledger: Ledger, primary_key: NoteSigner) -> None:
+    for n in range(5):
+        with ledger.batch(primary_key) as batch:
+            for i in range(n + 1):
+                batch.append("note", {"batch": n, "i": i})
+    result = Verifier(primary_key.verifier).verify(ledger)
+    assert result.ok, result.problems
+    assert result.entries == 15 and result.checkpoints == 6
+
+
+def test_untrusted_key_is_unknown(ledger: Ledger, primary_key: NoteSigner) -> None:
+    with ledger.batch(primary_key) as batch:
+        batch.append("note", {})
+    other = NoteSigner.generate("test.trailseal.invalid/ledger")
+    result = Verifier(other.verifier).verify(ledger)
+    assert result.status is Status.UNKNOWN_KEY
+
+
+def test_reopen_existing(db_url: str, ledger: Ledger, primary_key: NoteSigner) -> None:
+    with ledger.batch(primary_key) as batch:
+        batch.append("note", {"x": 1})
+    again = Ledger.open(db_url)
+    assert again.origin == ledger.origin
+    assert again.head().size == 1
+    again.store.engine.dispose()
