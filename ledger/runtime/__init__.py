@@ -13,7 +13,22 @@ same ledger as scanner findings:
 
 from __future__ import annotations
 
+from ledger.runtime.drift import Service, check_drift
+from ledger.runtime.jwk import KeyInfo, load_jwks, load_keys, public_jwks, thumbprint
 from ledger.runtime.logs import TOOL, LogScan, scan_logs
 from ledger.runtime.policy import EnumerationPolicy, load_policy
 
-__all__ = ["TOOL", "EnumerationPolicy", "LogScan", "load_policy", "scan_logs"]
+__all__ = [
+    "TOOL",
+    "EnumerationPolicy",
+    "KeyInfo",
+    "LogScan",
+    "Service",
+    "check_drift",
+    "load_jwks",
+    "load_keys",
+    "load_policy",
+    "public_jwks",
+    "scan_logs",
+    "thumbprint",
+]

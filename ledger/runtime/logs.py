@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
+
+from ledger.errors import InputError
 from ledger.runtime.accesslog import LogFormat, ReadStats, read_requests
 from ledger.runtime.enumeration import Detector, Episode
 from ledger.runtime.policy import EnumerationPolicy, ratio
@@ -91,6 +94,22 @@ def scan_logs(
     scan.unattributed = detector.unattributed
     scan.findings = [finding(e, policy) for e in detector.finish()]
     return scan
+
+
+def to_jsonl(findings: Iterable[Finding]) -> Iterator[str]:
+    """Each finding as one line of JSON, the form ``trailseal ingest`` reads."""
+    for item in findings:
+        yield orjson.dumps(item.model_dump(mode="json", exclude_none=True)).decode("utf-8")
+
+
+def write_jsonl(findings: Iterable[Finding], path: Path) -> None:
+    """Write :func:`to_jsonl` lines to ``path``."""
+    try:
+        with path.open("w", encoding="utf-8") as stream:
+            for line in to_jsonl(findings):
+                stream.write(line + "\n")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write the findings: {exc.strerror or exc}") from exc
 
 
 def finding(episode: Episode, policy: EnumerationPolicy) -> Finding:
