@@ -20,7 +20,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,14 +30,17 @@ import orjson
 from sqlalchemy.engine import Connection
 
 from ledger import canonical, merkle
-from ledger.errors import InputError, LedgerNotFoundError, StorageError
+from ledger.errors import InputError, LedgerNotFoundError, SigningKeyError, StorageError
 from ledger.note import CheckpointBody, NoteSigner, check_key_name, parse_note, sign_note
 from ledger.projection import Projection, ProjectionError
 from ledger.store import CheckpointRow, EntryRow, Store, describe_url
+from ledger.trust import REVOCATION_KIND, ROTATION_KIND, rotation_body
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = "1"
+ERASURE_KIND = "erasure"
+ERASED_TEXT = "(erased)"
 GENESIS_PREV = "0" * 64
 _KIND = re.compile(r"^[a-z][a-z0-9.-]{0,63}$")
 _FLUSH_EVERY = 2000
@@ -97,6 +100,7 @@ class Batch:
         self._frontier = ledger._frontier_at(conn, checkpoint, self.start)
         self._rows: list[dict[str, Any]] = []
         self.projection = Projection(lambda scope, ident: store.finding_row(conn, scope, ident))
+        self.rebuild_derived = False
 
     def append(self, kind: str, body: dict[str, Any]) -> int:
         """Add an entry; returns its sequence number. Written at commit, or not at all."""
@@ -136,12 +140,14 @@ class Batch:
         self.ledger.store.insert_entries(self.conn, self._rows)
         self._rows = []
 
-    def _seal(self, signer: NoteSigner) -> None:
+    def _seal(self, signers: Sequence[NoteSigner]) -> None:
         self.flush()
         new, changed = self.projection.changes()
         self.ledger.store.save_derived(self.conn, self.projection.artifacts, new, changed)
         body = CheckpointBody(self.ledger.origin, self.size, self._frontier.root())
-        note = sign_note(body.text(), [signer])
+        if self.rebuild_derived:
+            self.ledger._rebuild_derived(self.conn)
+        note = sign_note(body.text(), list(signers))
         self.ledger.store.insert_checkpoint(self.conn, self.size, note, self._frontier.to_bytes())
         log.info(
             "sealed entries %d..%d, checkpoint root %s",
@@ -212,16 +218,108 @@ class Ledger:
         return frontier
 
     @contextmanager
-    def batch(self, signer: NoteSigner, clock: Clock = utc_now) -> Iterator[Batch]:
-        """Append entries atomically, sealed by one checkpoint signed by ``signer``.
+    def batch(
+        self, signer: NoteSigner | Sequence[NoteSigner], clock: Clock = utc_now
+    ) -> Iterator[Batch]:
+        """Append entries atomically, sealed by one checkpoint signed by ``signer``
+        (or by each of several signers, as when a key is rotated).
 
         If the block raises, nothing of the batch is written.
         """
+        signers = [signer] if isinstance(signer, NoteSigner) else list(signer)
         with self.store.appending() as conn:
             batch = Batch(self, conn, clock)
             yield batch
             if batch.size > batch.start:
-                batch._seal(signer)
+                batch._seal(signers)
+
+    # -- erasure and keys ---------------------------------------------------
+
+    def erase(
+        self, signer: NoteSigner, seq: int, reason: str, by: str, clock: Clock = utc_now
+    ) -> int:
+        """Erase the body of entry ``seq``, recorded by a signed ``erasure`` entry.
+
+        The envelope, and so every hash and proof, stays. The erasure entry
+        keeps the body hash and the lifecycle facts (scope, identity, event,
+        rule, severity) so the derived state still replays; titles, paths,
+        messages and snippets go. Returns the erasure entry's sequence number.
+        """
+        if not reason.strip():
+            raise InputError("an erasure needs a reason")
+        with self.batch(signer, clock) as batch:
+            row = self.store.get_entry(batch.conn, seq)
+            if row is None:
+                raise InputError(f"there is no entry {seq}")
+            if row.body is None:
+                raise InputError(f"entry {seq} is already erased")
+            if row.kind in _UNERASABLE:
+                raise InputError(f"entry {seq} is a {row.kind} entry, which cannot be erased")
+            body = decode_body(row) or {}
+            fields = orjson.loads(bytes(row.envelope))
+            erasure = batch.append(
+                ERASURE_KIND,
+                {
+                    "seq": seq,
+                    "kind": row.kind,
+                    "body_hash": fields["body_hash"],
+                    "reason": reason,
+                    "by": by,
+                    "retained": retained_after_erasure(row.kind, body),
+                },
+            )
+            self.store.erase_body(batch.conn, seq)
+            batch.rebuild_derived = True
+        return erasure
+
+    def rotate_key(self, old: NoteSigner, new: NoteSigner, clock: Clock = utc_now) -> int:
+        """Append a key-rotation entry signed by both keys; its checkpoint is
+        signed by both, and later checkpoints by ``new`` alone."""
+        if new.name != old.name:
+            raise SigningKeyError("the new key must have the same name as the old one")
+        if new.verifier == old.verifier:
+            raise SigningKeyError("the new key is the old key")
+        with self.batch([old, new], clock) as batch:
+            rotations = self.store.entries_of_kinds(batch.conn, (ROTATION_KIND,))
+            if rotations and rotations[-1].body is not None:
+                last = decode_body(rotations[-1]) or {}
+                if last.get("new") != old.verifier.vkey():
+                    raise SigningKeyError(
+                        "the signing key is not the ledger's active key: it was rotated "
+                        f"to {last.get('new')}"
+                    )
+            return batch.append(ROTATION_KIND, rotation_body(self.origin, old, new))
+
+    def revoke_key(
+        self, signer: NoteSigner, key_id: str, from_seq: int, reason: str, clock: Clock = utc_now
+    ) -> int:
+        """Append a key-revocation entry: checkpoints of size > ``from_seq`` signed
+        by key ``key_id`` are refused by verification from then on."""
+        if not re.fullmatch(r"[0-9a-f]{8}", key_id):
+            raise InputError(f"{key_id!r} is not a key id (8 lowercase hex digits)")
+        if key_id == signer.verifier.key_id_hex:
+            raise SigningKeyError("the active signing key cannot revoke itself; rotate first")
+        if from_seq < 0:
+            raise InputError("--from must be a sequence number, 0 or more")
+        with self.batch(signer, clock) as batch:
+            return batch.append(
+                REVOCATION_KIND, {"key_id": key_id, "from_seq": from_seq, "reason": reason}
+            )
+
+    def _rebuild_derived(self, conn: Connection) -> None:
+        """Replace the derived tables by a replay of every entry (after an erasure)."""
+        erasures: dict[int, Any] = {}
+        for row in self.store.entries_of_kinds(conn, (ERASURE_KIND,)):
+            body = decode_body(row)
+            if body is not None:
+                erasures[int(body["seq"])] = body.get("retained")
+        projection = Projection()
+        for row in self.store.iter_entries(conn):
+            body = decode_body(row) if row.body is not None else erasures.get(row.seq)
+            if isinstance(body, dict):
+                projection.apply(row.seq, row.kind, body)
+        new, _ = projection.changes()
+        self.store.replace_derived(conn, projection.artifacts, new)
 
     # -- reading ------------------------------------------------------------
 
@@ -254,6 +352,33 @@ def decode_body(row: EntryRow) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise ValueError("entry body is not a JSON object")
     return value
+
+
+_UNERASABLE = ("erasure", "key-rotation", "key-revocation")
+
+
+def retained_after_erasure(kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """What an erasure keeps of a body: the facts the derived state needs."""
+    if kind == "artifact":
+        artifact = body.get("artifact", {})
+        repository = (artifact.get("ci") or {}).get("repository")
+        return {"artifact": {"sha256": artifact.get("sha256"), "ci": {"repository": repository}}}
+    if kind in ("finding", "finding-fixed", "acceptance"):
+        kept: dict[str, Any] = {
+            k: body[k] for k in ("scope", "identity", "artifact", "event") if k in body
+        }
+        finding = body.get("finding")
+        if isinstance(finding, dict):
+            kept["finding"] = {
+                "tool": finding.get("tool"),
+                "rule_id": finding.get("rule_id"),
+                "severity": finding.get("severity"),
+                "category": finding.get("category", "code"),
+                "title": ERASED_TEXT,
+                "location": {"path": ERASED_TEXT},
+            }
+        return kept
+    return None
 
 
 def new_origin() -> str:

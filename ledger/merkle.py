@@ -88,57 +88,90 @@ class Frontier:
         return cls(size, [data[i : i + 32] for i in range(0, len(data), 32)])
 
 
-def _subtree_root(leaves: Sequence[bytes], lo: int, hi: int) -> bytes:
-    return root(leaves[lo:hi])
+class Tree:
+    """A tree over known leaf hashes, with every aligned perfect subtree's root.
+
+    Building it costs one hash per interior node; afterwards any RFC 9162
+    subtree root, and so any proof, takes O(log^2 n) hashes instead of O(n).
+    """
+
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        self.size = len(leaves)
+        level = list(leaves)
+        self.levels = [level]
+        while len(level) > 1:
+            level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+            self.levels.append(level)
+
+    def subtree_root(self, lo: int, hi: int) -> bytes:
+        """MTH of leaves ``lo..hi-1`` (a subtree that RFC 9162 proofs use)."""
+        n = hi - lo
+        if n <= 0:
+            return EMPTY_ROOT
+        if n & (n - 1) == 0 and lo % n == 0:
+            return self.levels[n.bit_length() - 1][lo // n]
+        k = _split(n)
+        return node_hash(self.subtree_root(lo, lo + k), self.subtree_root(lo + k, hi))
+
+    def root(self, size: int | None = None) -> bytes:
+        return self.subtree_root(0, self.size if size is None else size)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """Audit path for leaf ``index`` in the tree of the first ``size`` leaves.
+
+        RFC 9162 section 2.1.3.1, iteratively: at each level the sibling subtree's
+        root, listed from the leaf upwards.
+        """
+        if not 0 <= index < size <= self.size:
+            raise ValueError(f"no leaf {index} in a tree of size {size}")
+        path: list[bytes] = []
+        lo, hi = 0, size
+        while hi - lo > 1:
+            k = _split(hi - lo)
+            if index - lo < k:
+                path.append(self.subtree_root(lo + k, hi))
+                hi = lo + k
+            else:
+                path.append(self.subtree_root(lo, lo + k))
+                lo += k
+        path.reverse()
+        return path
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        """Consistency proof between trees of ``old_size`` and ``new_size`` leaves.
+
+        RFC 9162 section 2.1.4.1 (SUBPROOF), written as a loop.
+        """
+        if not 0 <= old_size <= new_size <= self.size:
+            raise ValueError(f"no consistency proof from size {old_size} to {new_size}")
+        if old_size in (0, new_size):
+            return []
+        proof: list[bytes] = []
+        # lo is where the current subtree starts, n its size, m the old size
+        # within it; ``whole`` is SUBPROOF's b flag.
+        lo, n, m, whole = 0, new_size, old_size, True
+        while m != n:
+            k = _split(n)
+            if m <= k:
+                proof.append(self.subtree_root(lo + k, lo + n))
+                n = k
+            else:
+                proof.append(self.subtree_root(lo, lo + k))
+                lo, m, n, whole = lo + k, m - k, n - k, False
+        if not whole:
+            proof.append(self.subtree_root(lo, lo + n))
+        proof.reverse()
+        return proof
 
 
 def inclusion_proof(leaves: Sequence[bytes], index: int, size: int) -> list[bytes]:
-    """Audit path for leaf ``index`` in the tree of the first ``size`` leaves.
-
-    RFC 9162 section 2.1.3.1, iteratively: at each level the sibling subtree's
-    root, listed from the leaf upwards.
-    """
-    if not 0 <= index < size <= len(leaves):
-        raise ValueError(f"no leaf {index} in a tree of size {size}")
-    path: list[bytes] = []
-    lo, hi = 0, size
-    while hi - lo > 1:
-        k = _split(hi - lo)
-        if index - lo < k:
-            path.append(_subtree_root(leaves, lo + k, hi))
-            hi = lo + k
-        else:
-            path.append(_subtree_root(leaves, lo, lo + k))
-            lo += k
-    path.reverse()
-    return path
+    """Audit path for one leaf; builds a :class:`Tree` (use one directly for many)."""
+    return Tree(leaves[:size]).inclusion_proof(index, size)
 
 
 def consistency_proof(leaves: Sequence[bytes], old_size: int, new_size: int) -> list[bytes]:
-    """Consistency proof between trees of ``old_size`` and ``new_size`` leaves.
-
-    RFC 9162 section 2.1.4.1 (SUBPROOF), written as a loop.
-    """
-    if not 0 <= old_size <= new_size <= len(leaves):
-        raise ValueError(f"no consistency proof from size {old_size} to {new_size}")
-    if old_size in (0, new_size):
-        return []
-    proof: list[bytes] = []
-    # lo is where the current subtree starts, n its size, m the old size
-    # within it; ``whole`` is SUBPROOF's b flag.
-    lo, n, m, whole = 0, new_size, old_size, True
-    while m != n:
-        k = _split(n)
-        if m <= k:
-            proof.append(_subtree_root(leaves, lo + k, lo + n))
-            n = k
-        else:
-            proof.append(_subtree_root(leaves, lo, lo + k))
-            lo, m, n, whole = lo + k, m - k, n - k, False
-    if not whole:
-        proof.append(_subtree_root(leaves, lo, lo + n))
-    proof.reverse()
-    return proof
+    """Consistency proof; builds a :class:`Tree` (use one directly for many)."""
+    return Tree(leaves[:new_size]).consistency_proof(old_size, new_size)
 
 
 def verify_inclusion(

@@ -5,8 +5,9 @@ read from the database is trusted, least of all a key. It reads every entry
 and checkpoint once, in order, and performs these checks:
 
 1. Each checkpoint is a well-formed C2SP checkpoint for this ledger's origin,
-   signed by the trusted key (signed-note, "Signatures"). Stops a forged or
-   re-signed history.
+   signed by the key the :class:`~ledger.trust.TrustPolicy` expects at its
+   size (signed-note, "Signatures"). Stops a forged or re-signed history,
+   and checkpoints made with a revoked key.
 2. Entries are numbered 0, 1, 2, ... without gaps or repeats. Stops deleted
    or inserted rows.
 3. Each stored leaf hash is SHA-256(0x00 || envelope) of the stored envelope
@@ -14,9 +15,10 @@ and checkpoint once, in order, and performs these checks:
    ``time`` match the row. Stops edited envelopes and columns.
 4. Each envelope's ``prev`` is the leaf hash of the entry before. Stops
    reordering and splicing.
-5. Each body hashes, with its salt, to the envelope's ``body_hash``; a body
-   and salt both absent is an erased entry, reported as such. Stops edited
-   content.
+5. Each body hashes, with its salt, to the envelope's ``body_hash``. A body
+   and salt both absent is accepted only when a later signed ``erasure``
+   entry says so, and is then reported as erased. Stops edited content and
+   silent deletion of content.
 6. The Merkle root at every checkpoint's size equals the signed root, and the
    stored compact range matches. Stops a rewritten tree.
 7. Every entry is covered by a checkpoint, and no checkpoint claims more
@@ -24,8 +26,9 @@ and checkpoint once, in order, and performs these checks:
 8. Replaying the entries rebuilds every derived table exactly, and every
    lifecycle event was possible when it was written. Stops an edited copy of
    a finding and a forged status change.
-9. With ``since``: the ledger is consistent with a checkpoint the caller kept
-   (the tree at that size has the same root). Finds a rollback or a fork.
+9. Checkpoints kept outside the database (``--since``, witness directories)
+   are signed by the trusted key history and match the tree at their size.
+   Finds a rollback (truncated) or a rewritten history (forked).
 """
 
 from __future__ import annotations
@@ -38,13 +41,15 @@ from enum import Enum
 from typing import Any
 
 import orjson
+from sqlalchemy.engine import Connection
 
 from ledger import merkle
 from ledger.errors import TrailsealError, VerificationError
-from ledger.ledger import GENESIS_PREV, Ledger
-from ledger.note import CheckpointBody, NoteVerifier, parse_note
+from ledger.ledger import ERASURE_KIND, GENESIS_PREV, Ledger
+from ledger.note import CheckpointBody, NoteVerifier, SignedNote, parse_note
 from ledger.projection import Projection, ProjectionError
 from ledger.store import EntryRow
+from ledger.trust import REVOCATION_KIND, ROTATION_KIND, TrustPolicy
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +95,18 @@ class Result:
     checkpoints: int = 0
     size: int = 0
     root_hash: bytes = merkle.EMPTY_ROOT
+    note: str | None = None
+    start: int = 0
+    frontier: merkle.Frontier | None = None
+    last_leaf: bytes = b""
     erased: list[int] = field(default_factory=list)
+    kept_checked: int = 0
+    derived_checked: bool = False
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def status(self) -> Status:
-        if not self.problems:
-            return Status.INTACT
-        return self.first.status
+        return self.first.status if self.problems else Status.INTACT
 
     @property
     def first(self) -> Problem:
@@ -115,17 +124,31 @@ class Result:
 
 
 @dataclass(frozen=True)
-class TrustedCheckpoint:
-    """A checkpoint the caller kept from earlier, parsed and signature-checked."""
+class KeptCheckpoint:
+    """A checkpoint kept outside the database (``--since``, a witness file)."""
 
-    body: CheckpointBody
+    source: str
     note: str
+    body: CheckpointBody
+
+
+def read_kept(source: str, note: str, origin: str) -> KeptCheckpoint:
+    """Parse a kept checkpoint; its signature is checked during verification."""
+    try:
+        body = CheckpointBody.parse(parse_note(note).text)
+    except TrailsealError as exc:
+        raise VerificationError(f"{source}: not a checkpoint: {exc}") from None
+    if body.origin != origin:
+        raise VerificationError(
+            f"{source}: checkpoint for origin {body.origin!r}, not this ledger's {origin!r}"
+        )
+    return KeptCheckpoint(source, note, body)
 
 
 def check_checkpoint(
     note: str, verifier: NoteVerifier, origin: str | None = None
 ) -> CheckpointBody:
-    """Parse a signed checkpoint and check the trusted key's signature on it.
+    """Parse a signed checkpoint and check one key's signature on it (no rotation).
 
     Raises :class:`VerificationError` naming what is wrong.
     """
@@ -145,145 +168,251 @@ def check_checkpoint(
     return body
 
 
+@dataclass
+class ResumePoint:
+    """Where an incremental verification starts: a checkpoint verified before.
+
+    ``frontier`` must hash to the checkpoint's signed root and ``last_leaf``
+    must equal the stored leaf before ``size``; both are checked, so an
+    edited state file can make verification fail but never pass.
+    """
+
+    note: str
+    frontier: merkle.Frontier
+    last_leaf: bytes
+    projection: Projection | None = None
+
+
 class Verifier:
     """Verifies a :class:`Ledger` against a trusted verifier key."""
 
     def __init__(self, verifier: NoteVerifier) -> None:
         self.key = verifier
 
-    def verify(self, ledger: Ledger, since: TrustedCheckpoint | None = None) -> Result:
+    def verify(
+        self,
+        ledger: Ledger,
+        kept: Sequence[KeptCheckpoint] = (),
+        resume: ResumePoint | None = None,
+    ) -> Result:
         """Run every check; never raises for a bad ledger, only for unreadable storage."""
         result = Result(origin=ledger.origin, key_id=self.key.key_id_hex)
-        store = ledger.store
-        with store.reading() as conn:
-            checkpoint_rows = store.checkpoints(conn)
-            # (1) every checkpoint: format, origin, trusted signature.
-            signed: dict[int, bytes] = {}
-            frontiers: dict[int, bytes] = {}
-            for row in checkpoint_rows:
-                problem = self._check_checkpoint_row(ledger.origin, row.size, row.note)
-                if problem is not None:
-                    result.problems.append(problem)
-                    continue
-                signed[row.size] = CheckpointBody.parse(parse_note(row.note).text).root_hash
-                frontiers[row.size] = bytes(row.frontier)
-            result.checkpoints = len(checkpoint_rows)
-
-            wanted_sizes = set(signed)
-            if since is not None:
-                wanted_sizes.add(since.body.size)
-            roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in wanted_sizes else {}
-            frontier = merkle.Frontier()
-            projection = Projection()
-            prev = GENESIS_PREV
-            expected_seq = 0
-            for entry in store.iter_entries(conn):
-                problem = self._check_entry(entry, expected_seq, prev, projection, result)
-                if problem is not None:
-                    result.problems.append(problem)
-                    break
-                leaf = bytes(entry.leaf_hash)
-                frontier.append(leaf)
-                prev = leaf.hex()
-                expected_seq += 1
-                size = frontier.size
-                if size in wanted_sizes:
-                    roots[size] = frontier.root()
-                    # (6) the signed root and the stored compact range.
-                    if size in signed and roots[size] != signed[size]:
-                        result.problems.append(
-                            Problem(
-                                Status.TAMPERED,
-                                size - 1,
-                                "tree root",
-                                f"the Merkle root over entries 0..{size - 1} differs from "
-                                f"the signed checkpoint at size {size}",
-                            )
-                        )
-                        break
-                    if size in frontiers and frontiers[size] != frontier.to_bytes():
-                        result.problems.append(
-                            Problem(
-                                Status.TAMPERED,
-                                size - 1,
-                                "compact range",
-                                f"the stored compact range at size {size} does not match "
-                                f"the entries",
-                            )
-                        )
-                        break
-            result.entries = expected_seq
-            entry_failure = bool(result.problems) and any(
-                p.check not in ("checkpoint",) for p in result.problems
-            )
-
-            # (7) coverage: truncation and unsealed tails.
-            if not entry_failure:
-                self._check_coverage(result, signed, expected_seq)
-
-            # (8) derived tables, rebuilt from the entries.
-            if not entry_failure:
-                self._check_derived(result, projection, store.derived_rows(conn))
-
-        # (9) consistency with a checkpoint kept by the caller.
-        if since is not None and not entry_failure:
-            self._check_since(result, since, roots, expected_seq)
-
-        covered = [size for size in signed if size <= expected_seq]
-        result.size = max(covered, default=0)
-        result.root_hash = signed.get(result.size, merkle.EMPTY_ROOT)
+        with ledger.store.reading() as conn:
+            _Run(self.key, ledger, conn, result, kept, resume).run()
         result.problems.sort(key=lambda p: p.seq if p.seq is not None else -1)
         return result
 
-    def _check_checkpoint_row(self, origin: str, size: int, note: str) -> Problem | None:
+
+class _Run:
+    """One verification pass; holds the state the numbered checks share."""
+
+    def __init__(
+        self,
+        key: NoteVerifier,
+        ledger: Ledger,
+        conn: Connection,
+        result: Result,
+        kept: Sequence[KeptCheckpoint],
+        resume: ResumePoint | None,
+    ) -> None:
+        self.ledger = ledger
+        self.store = ledger.store
+        self.conn = conn
+        self.result = result
+        self.kept = list(kept)
+        self.resume = resume
+        self.policy = TrustPolicy(key, ledger.origin)
+        # Lifecycle replay needs the state before the first entry read, which
+        # an incremental run does not have; it is checked by full runs.
+        self.projection = Projection() if resume is None else None
+        self.erasures: dict[int, dict[str, Any]] = {}
+
+    def fail(self, status: Status, seq: int | None, check: str, message: str) -> None:
+        self.result.problems.append(Problem(status, seq, check, message))
+
+    def run(self) -> None:
+        result = self.result
+        rows = self.store.checkpoints(self.conn)
+        result.checkpoints = len(rows)
+        notes = {row.size: (row.note, bytes(row.frontier)) for row in rows}
+        self._prescan()
+
+        start, frontier, prev = 0, merkle.Frontier(), GENESIS_PREV
+        if self.resume is not None:
+            resumed = self._resume()
+            if resumed is None:
+                return
+            start, frontier, prev = resumed
+        result.start = start
+
+        kept_sizes = {k.body.size for k in self.kept}
+        wanted = set(notes) | kept_sizes
+        roots: dict[int, bytes] = {start: frontier.root()}
+        signed_roots: dict[int, bytes] = {}
+        if start in notes and not self._checkpoint(start, notes[start], frontier, signed_roots):
+            return
+        expected = start
+        for entry in self.store.iter_entries(self.conn, start):
+            if not self._entry(entry, expected, prev):
+                return
+            leaf = bytes(entry.leaf_hash)
+            frontier.append(leaf)
+            prev = leaf.hex()
+            expected += 1
+            if expected in wanted:
+                roots[expected] = frontier.root()
+                if expected in notes and not self._checkpoint(
+                    expected, notes[expected], frontier, signed_roots
+                ):
+                    return
+        result.entries = expected
+        result.frontier = frontier
+        result.last_leaf = bytes.fromhex(prev) if expected else b""
+
+        # (7) coverage: truncation and unsealed tails.
+        self._coverage(notes, expected)
+        # (8) derived tables, rebuilt from the entries.
+        if self.resume is None:
+            self._derived()
+        # (9) checkpoints kept outside the database.
+        for kept in self.kept:
+            if kept.body.size >= start:
+                self._kept(kept, roots, expected)
+            else:
+                # Checked by the verification this one resumes from.
+                self.result.kept_checked += 1
+
+        covered = [size for size in signed_roots if size <= expected]
+        result.size = max(covered, default=0)
+        result.root_hash = signed_roots.get(result.size, merkle.EMPTY_ROOT)
+        result.note = notes[result.size][0] if result.size in notes else None
+
+    def _prescan(self) -> None:
+        """Read key and erasure entries first: they govern checks on earlier rows.
+
+        Their own integrity is checked in the main pass like any entry's.
+        """
+        kinds = (ROTATION_KIND, REVOCATION_KIND, ERASURE_KIND)
+        for entry in self.store.entries_of_kinds(self.conn, kinds):
+            if entry.body is None:
+                continue
+            try:
+                body = orjson.loads(entry.body)
+                if entry.kind == REVOCATION_KIND:
+                    self.policy.revoke(int(body["key_id"], 16), int(body["from_seq"]))
+                elif entry.kind == ERASURE_KIND:
+                    self.erasures[int(body["seq"])] = body
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue  # the main pass reports the malformed entry
+
+    def _resume(self) -> tuple[int, merkle.Frontier, str] | None:
+        assert self.resume is not None
+        resume = self.resume
         try:
-            parsed = parse_note(note)
-            body = CheckpointBody.parse(parsed.text)
+            note = parse_note(resume.note)
+            body = CheckpointBody.parse(note.text)
         except TrailsealError as exc:
-            return Problem(
-                Status.TAMPERED,
-                max(size - 1, 0),
-                "checkpoint",
-                f"checkpoint at size {size} is malformed: {exc}",
+            self.fail(Status.TAMPERED, None, "resume", f"the saved checkpoint is unreadable: {exc}")
+            return None
+        verdict, label = self.policy.check(note, body.size)
+        if verdict is not True or body.origin != self.ledger.origin:
+            self.fail(
+                Status.UNKNOWN_KEY,
+                None,
+                "resume",
+                f"the saved verification state is not signed by {label}; verify in full",
             )
+            return None
+        if resume.frontier.size != body.size or resume.frontier.root() != body.root_hash:
+            self.fail(Status.TAMPERED, None, "resume", "the saved state does not match its root")
+            return None
+        if body.size:
+            stored = self.store.get_entry(self.conn, body.size - 1)
+            if stored is None or bytes(stored.leaf_hash) != resume.last_leaf:
+                self.fail(
+                    Status.FORKED,
+                    body.size - 1,
+                    "resume",
+                    f"entry {body.size - 1} is not the one verified before: history was "
+                    f"rewritten since the last verification",
+                )
+                return None
+        # Key rotations before the resume point still decide who signs later.
+        for entry in self.store.entries_of_kinds(self.conn, (ROTATION_KIND,)):
+            if entry.seq < body.size and entry.body is not None:
+                self.policy.observe_rotation(entry.seq, orjson.loads(entry.body))
+        return body.size, resume.frontier.copy(), resume.last_leaf.hex()
+
+    def _checkpoint(
+        self,
+        size: int,
+        stored: tuple[str, bytes],
+        frontier: merkle.Frontier,
+        signed_roots: dict[int, bytes],
+    ) -> bool:
+        note_text, stored_frontier = stored
         seq = max(size - 1, 0)
-        if body.origin != origin or body.size != size:
-            return Problem(
+        # (1) format, origin and the signature the trust policy expects.
+        try:
+            note = parse_note(note_text)
+            body = CheckpointBody.parse(note.text)
+        except TrailsealError as exc:
+            self.fail(Status.TAMPERED, seq, "checkpoint", f"checkpoint at size {size}: {exc}")
+            return False
+        if body.origin != self.ledger.origin or body.size != size:
+            self.fail(
                 Status.TAMPERED,
                 seq,
                 "checkpoint",
                 f"checkpoint stored at size {size} is for {body.origin!r} size {body.size}",
             )
-        verdict = parsed.verified_by(self.key)
-        if verdict is None:
-            return Problem(
-                Status.UNKNOWN_KEY,
-                seq,
-                "checkpoint",
-                f"checkpoint at size {size} is not signed by the trusted key "
-                f"{self.key.name} {self.key.key_id_hex}",
-            )
-        if verdict is False:
-            return Problem(
+            return False
+        if not self._signature(note, size, seq, "checkpoint", f"checkpoint at size {size}"):
+            return False
+        # (6) the signed root and the stored compact range.
+        if frontier.root() != body.root_hash:
+            self.fail(
                 Status.TAMPERED,
                 seq,
-                "checkpoint",
-                f"checkpoint at size {size} has an invalid signature by the trusted key",
+                "tree root",
+                f"the Merkle root over entries 0..{seq} differs from the signed "
+                f"checkpoint at size {size}",
             )
-        return None
+            return False
+        if stored_frontier != frontier.to_bytes():
+            self.fail(
+                Status.TAMPERED,
+                seq,
+                "compact range",
+                f"the stored compact range at size {size} does not match the entries",
+            )
+            return False
+        signed_roots[size] = body.root_hash
+        return True
 
-    def _check_entry(
-        self, row: EntryRow, expected_seq: int, prev: str, projection: Projection, result: Result
-    ) -> Problem | None:
+    def _signature(self, note: SignedNote, size: int, seq: int, check: str, what: str) -> bool:
+        verdict, label = self.policy.check(note, size)
+        if verdict is None:
+            self.fail(
+                Status.UNKNOWN_KEY, seq, check, f"{what} is not signed by the trusted key {label}"
+            )
+            return False
+        if verdict is False:
+            self.fail(Status.TAMPERED, seq, check, f"{what} has no valid signature by {label}")
+            return False
+        return True
+
+    def _entry(self, row: EntryRow, expected: int, prev: str) -> bool:
         seq = row.seq
 
-        def bad(check: str, message: str, at: int = seq) -> Problem:
-            return Problem(Status.TAMPERED, at, check, f"entry {at}: {message}")
+        def bad(check: str, message: str, at: int = seq) -> bool:
+            self.fail(Status.TAMPERED, at, check, f"entry {at}: {message}")
+            return False
 
         # (2) numbering without gaps or repeats.
-        if seq != expected_seq:
-            what = "is missing" if seq > expected_seq else "is out of order"
-            return bad("sequence", f"{what} (found {seq} next)", expected_seq)
+        if seq != expected:
+            what = "is missing" if seq > expected else "is out of order"
+            return bad("sequence", f"{what} (found {seq} next)", expected)
         # (3) the leaf hash over the stored envelope bytes.
         envelope = bytes(row.envelope)
         if merkle.leaf_hash(envelope) != bytes(row.leaf_hash):
@@ -299,90 +428,106 @@ class Verifier:
         # (4) the chain link.
         if fields["prev"] != prev:
             return bad("chain", "its prev hash is not the leaf hash of the entry before")
-        # (5) the body commitment, or an erasure.
-        body, salt = row.body, row.salt
-        if body is None and salt is None:
-            result.erased.append(seq)
-            # An erased body cannot be replayed: the derived tables are
-            # checked against the entries that remain.
-            return None
-        if body is None or salt is None:
-            return bad("body", "body or salt is missing without the other")
-        body, salt = bytes(body), bytes(salt)
-        if hashlib.sha256(salt + body).hexdigest() != fields["body_hash"]:
-            return bad("body", "the body does not match the body hash in its envelope")
+        # (5) the body commitment, or a signed erasure.
+        if row.body is None and row.salt is None:
+            erasure = self.erasures.get(seq)
+            if erasure is None or erasure.get("body_hash") != fields["body_hash"]:
+                return bad("body", "its content was removed without a signed erasure entry")
+            self.result.erased.append(seq)
+            body: Any = erasure.get("retained")
+        else:
+            if row.body is None or row.salt is None:
+                return bad("body", "body or salt is missing without the other")
+            raw, salt = bytes(row.body), bytes(row.salt)
+            if hashlib.sha256(salt + raw).hexdigest() != fields["body_hash"]:
+                return bad("body", "the body does not match the body hash in its envelope")
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return bad("body", "the body is not JSON")
+        if not isinstance(body, dict):
+            return True if body is None else bad("body", "the body is not a JSON object")
+        # Key history and lifecycle replay (checks 1 and 8).
+        if row.kind == ROTATION_KIND:
+            problem = self.policy.observe_rotation(seq, body)
+            if problem is not None:
+                return bad("key rotation", problem)
+        if row.kind == ERASURE_KIND:
+            target = body.get("seq")
+            if not isinstance(target, int) or not 0 <= target < seq:
+                return bad("erasure", "an erasure must name an earlier entry")
         try:
-            decoded = orjson.loads(body)
-            projection.apply(seq, row.kind, decoded)
-        except orjson.JSONDecodeError:
-            return bad("body", "the body is not JSON")
+            if self.projection is not None:
+                self.projection.apply(seq, row.kind, body)
         except ProjectionError as exc:
             return bad("lifecycle", str(exc).split(": ", 1)[-1])
-        return None
+        return True
 
-    def _check_coverage(self, result: Result, signed: dict[int, bytes], count: int) -> None:
-        beyond = sorted(size for size in signed if size > count)
+    def _coverage(self, notes: dict[int, tuple[str, bytes]], count: int) -> None:
+        beyond = sorted(size for size in notes if size > count)
         if beyond:
-            result.problems.append(
-                Problem(
-                    Status.TRUNCATED,
-                    count,
-                    "coverage",
-                    f"a signed checkpoint covers {beyond[-1]} entries but only {count} exist; "
-                    f"entries from {count} on were removed",
-                )
+            self.fail(
+                Status.TRUNCATED,
+                count,
+                "coverage",
+                f"a stored checkpoint covers {beyond[-1]} entries but only {count} exist: "
+                f"entries from {count} on were removed",
             )
             return
-        last = max(signed, default=0)
+        last = max(notes, default=0)
         if last < count:
-            result.problems.append(
-                Problem(
-                    Status.UNSEALED,
-                    last,
-                    "coverage",
-                    f"entries {last}..{count - 1} are not covered by any signed checkpoint",
-                )
+            self.fail(
+                Status.UNSEALED,
+                last,
+                "coverage",
+                f"entries {last}..{count - 1} are not covered by any signed checkpoint",
             )
 
-    def _check_derived(
-        self, result: Result, projection: Projection, stored: dict[str, list[dict[str, Any]]]
-    ) -> None:
-        if result.erased:
-            # Rows derived from erased bodies cannot be recomputed.
-            log.info("derived tables not compared: %d erased entries", len(result.erased))
-            return
+    def _derived(self) -> None:
+        assert self.projection is not None
+        stored = self.store.derived_rows(self.conn)
         expected = {
-            "artifacts": sorted(projection.artifacts, key=lambda r: (r["sha256"], r["repository"])),
-            "findings": [projection.findings[k] for k in sorted(projection.findings)],
+            "artifacts": self.projection.artifacts,
+            "findings": list(self.projection.findings.values()),
         }
         for table, rows in expected.items():
             problem = _compare_rows(table, rows, stored.get(table, []))
             if problem is not None:
-                result.problems.append(problem)
+                self.result.problems.append(problem)
+        self.result.derived_checked = True
 
-    def _check_since(
-        self, result: Result, since: TrustedCheckpoint, roots: dict[int, bytes], count: int
-    ) -> None:
-        size = since.body.size
+    def _kept(self, kept: KeptCheckpoint, roots: dict[int, bytes], count: int) -> None:
+        size = kept.body.size
+        seq = max(min(size, count) - 1, 0)
+        try:
+            note = parse_note(kept.note)
+        except TrailsealError as exc:
+            self.fail(Status.TAMPERED, seq, "kept checkpoint", f"{kept.source}: {exc}")
+            return
+        if not self._signature(note, size, seq, "kept checkpoint", kept.source):
+            return
+        self.result.kept_checked += 1
         if size > count:
-            result.problems.append(
-                Problem(
-                    Status.TRUNCATED,
-                    count,
-                    "since",
-                    f"the kept checkpoint covers {size} entries but the ledger has {count}: "
-                    f"it was truncated or rolled back",
-                )
+            self.fail(
+                Status.TRUNCATED,
+                count,
+                "kept checkpoint",
+                f"{kept.source} covers {size} entries but the ledger has {count}: it was "
+                f"truncated or rolled back",
             )
-        elif roots.get(size) != since.body.root_hash:
-            result.problems.append(
-                Problem(
-                    Status.FORKED,
-                    max(size - 1, 0),
-                    "since",
-                    f"the ledger's tree at size {size} differs from the kept checkpoint: "
-                    f"its history was rewritten",
-                )
+        elif size in roots and roots[size] != kept.body.root_hash:
+            self.fail(
+                Status.FORKED,
+                seq,
+                "kept checkpoint",
+                f"the tree at size {size} differs from {kept.source}: history was rewritten",
+            )
+        elif size not in roots:
+            self.fail(
+                Status.FORKED,
+                seq,
+                "kept checkpoint",
+                f"{kept.source} is at size {size}, before the verified range",
             )
 
 
@@ -391,7 +536,8 @@ def _compare_rows(
 ) -> Problem | None:
     exp = {_row_key(table, r): r for r in expected}
     got = {_row_key(table, r): r for r in stored}
-    for key in sorted(set(exp) | set(got)):
+    mismatches = []
+    for key in set(exp) | set(got):
         want, have = exp.get(key), got.get(key)
         if want is None or have is None or any(have.get(c) != v for c, v in want.items()):
             row = want or have or {}
@@ -401,13 +547,16 @@ def _compare_rows(
                 if want is None
                 else ("is missing" if have is None else "differs from what the entries say")
             )
-            return Problem(
-                Status.TAMPERED,
-                int(seq) if seq is not None else None,
-                f"derived {table}",
-                f"row {'/'.join(key)} of derived table {table} {what}",
-            )
-    return None
+            mismatches.append((int(seq) if isinstance(seq, int) else -1, key, what))
+    if not mismatches:
+        return None
+    seq, key, what = min(mismatches)
+    return Problem(
+        Status.TAMPERED,
+        seq if seq >= 0 else None,
+        f"derived {table}",
+        f"row {'/'.join(key)} of derived table {table} {what}",
+    )
 
 
 def _row_key(table: str, row: dict[str, Any]) -> tuple[str, ...]:

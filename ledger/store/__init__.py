@@ -205,6 +205,11 @@ class Store:
                 yield EntryRow(*row)
             cursor = rows[-1][0] + 1
 
+    def entries_of_kinds(self, conn: Connection, kinds: Sequence[str]) -> list[EntryRow]:
+        """Entries of the given kinds, in order (key history, erasures: few rows)."""
+        query = t.entries.select().where(t.entries.c.kind.in_(list(kinds)))
+        return [EntryRow(*row) for row in conn.execute(query.order_by(t.entries.c.seq))]
+
     def get_entry(self, conn: Connection, seq: int) -> EntryRow | None:
         row = conn.execute(t.entries.select().where(t.entries.c.seq == seq)).first()
         return EntryRow(*row) if row else None
@@ -307,6 +312,17 @@ class Store:
                 for row in changed_findings
             ]
             conn.execute(statement, params)
+
+    def replace_derived(
+        self,
+        conn: Connection,
+        artifact_rows: Sequence[dict[str, Any]],
+        finding_rows: Sequence[dict[str, Any]],
+    ) -> None:
+        """Empty the derived tables and fill them again."""
+        for table in t.DERIVED_TABLES:
+            conn.execute(table.delete())
+        self.save_derived(conn, artifact_rows, finding_rows, [])
 
     def derived_rows(self, conn: Connection) -> dict[str, list[dict[str, Any]]]:
         """Every derived table's rows, for verification."""
