@@ -1,0 +1,159 @@
+"""Access log readers: formats, gzip, field mapping, skipped lines, refused files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from runtime_traffic import ATTACKERS, Scenario, fake_jwt, write_combined, write_jsonl
+
+from ledger.errors import InputError
+from ledger.runtime import EnumerationPolicy, scan_logs
+from ledger.runtime.accesslog import ReadStats, read_requests
+
+
+def _subjects(path: Path, **kwargs: object) -> set[str]:
+    scan = scan_logs([path], EnumerationPolicy(), **kwargs)  # type: ignore[arg-type]
+    return {f.properties["subject"] for f in scan.findings}
+
+
+def test_combined_gzip_with_subjects_from_logged_tokens(tmp_path: Path, scenario: Scenario) -> None:
+    log = write_combined(scenario.lines, tmp_path / "access.log.gz", tokens=True)
+
+    scan = scan_logs([log], EnumerationPolicy())
+
+    assert {f.properties["subject"] for f in scan.findings} == set(ATTACKERS)
+    # The token is read to attribute, never trusted: findings say so.
+    assert {f.properties["subject_source"] for f in scan.findings} == {"token"}
+
+
+def test_combined_user_field_and_gzip_detected_by_magic_not_name(
+    tmp_path: Path, scenario: Scenario
+) -> None:
+    plain = write_combined(scenario.lines, tmp_path / "plain.log")
+    rotated = tmp_path / "access.log.1"
+    rotated.write_bytes(gzip.compress(plain.read_bytes()))
+
+    assert _subjects(rotated) == set(ATTACKERS)
+
+
+def test_field_mapping_and_epoch_milliseconds(tmp_path: Path, scenario: Scenario) -> None:
+    log = tmp_path / "access.jsonl"
+    with log.open("w") as out:
+        for line in scenario.lines:
+            out.write(
+                json.dumps(
+                    {
+                        "ts": int(line.time * 1000),
+                        "verb": line.method,
+                        "url": line.path,
+                        "code": str(line.status),
+                        "auth": {"user_id": line.sub},
+                        "client": line.ip,
+                    }
+                )
+                + "\n"
+            )
+    fields = {
+        "time": "ts",
+        "method": "verb",
+        "path": "url",
+        "status": "code",
+        "sub": "auth.user_id",
+        "ip": "client",
+    }
+
+    assert _subjects(log, fields=fields) == set(ATTACKERS)
+
+
+def test_jsonl_token_field_attributes_anonymous_lines(tmp_path: Path) -> None:
+    log = tmp_path / "a.jsonl"
+    log.write_text(
+        json.dumps(
+            {
+                "time": "2026-03-02T08:00:00+01:00",
+                "path": "/x/1",
+                "status": 200,
+                "authorization": f"Bearer {fake_jwt('zoe')}",
+            }
+        )
+        + "\n"
+    )
+
+    (request,) = read_requests(log, None, {"token": "authorization"})
+
+    assert (request.subject, request.subject_source) == ("zoe", "token")
+    assert request.time == 1_772_434_800.0
+
+
+def test_malformed_lines_are_skipped_counted_and_located(
+    tmp_path: Path, scenario: Scenario
+) -> None:
+    log = write_jsonl(scenario.lines, tmp_path / "access.jsonl")
+    lines = log.read_text().splitlines()
+    lines[76] = lines[76][:40]  # torn write
+    lines[900] = '{"time": "yesterday", "path": "/a", "status": 200}'
+    log.write_text("\n".join(lines) + "\n")
+
+    scan = scan_logs([log], EnumerationPolicy())
+
+    assert (scan.files[0].skipped, scan.files[0].first_skipped) == (2, (77, "not a JSON object"))
+    assert {f.properties["subject"] for f in scan.findings} == set(ATTACKERS)
+    assert "2 unreadable line(s) skipped (first: " in scan.summary()
+    assert "line 77: not a JSON object" in scan.summary()
+
+
+def test_an_endless_line_is_skipped_without_being_held(tmp_path: Path) -> None:
+    log = tmp_path / "a.jsonl"
+    good = json.dumps({"time": 1_772_438_400, "path": "/x/1", "status": 200, "sub": "a"})
+    log.write_bytes(good.encode() + b"\n" + b"x" * (3 << 20) + b"\n" + good.encode() + b"\n")
+    stats = ReadStats(log, "jsonl")
+
+    assert len(list(read_requests(log, None, None, stats))) == 2
+    assert stats.first_skipped == (2, "longer than 1048576 bytes")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"\n\n  \n", "the file is empty"),
+        (
+            b"\x00\x01\x02\xff\xfe junk\n" * 100,
+            "not a combined access log (line 1: not in Combined",
+        ),
+        (b'{"no": "fields"}\n' * 100, "not a jsonl access log (line 1: no 'path' string)"),
+    ],
+)
+def test_files_that_are_not_logs_are_refused(tmp_path: Path, content: bytes, message: str) -> None:
+    log = tmp_path / "bad.log"
+    log.write_bytes(content)
+
+    with pytest.raises(InputError, match="^" + str(log).replace(".", r"\.")) as caught:
+        scan_logs([log], EnumerationPolicy())
+
+    assert message in str(caught.value)
+
+
+def test_truncated_gzip_is_refused_with_the_last_line_read(
+    tmp_path: Path, scenario: Scenario
+) -> None:
+    full = write_combined(scenario.lines[:2000], tmp_path / "full.log.gz")
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+
+    with pytest.raises(
+        InputError,
+        match=r"gzip stream ends early after line \d+; the file is "
+        "truncated",
+    ):
+        scan_logs([cut], EnumerationPolicy())
+
+
+def test_directory_and_missing_file_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a directory"):
+        scan_logs([tmp_path], EnumerationPolicy())
+    with pytest.raises(InputError, match="cannot be opened: No such file"):
+        scan_logs([tmp_path / "nope.log"], EnumerationPolicy())
