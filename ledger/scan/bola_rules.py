@@ -1,0 +1,370 @@
+"""BOLA001-BOLA005: objects served to users who do not own them (OWASP API1:2023).
+
+For each handler that knows its caller, every lookup of an owned model is
+judged by four questions, in order:
+
+1. Is the lookup keyed by a value the client chose? If not, it is not BOLA.
+2. Is the query itself bound to the principal (``owner_id=current_user.id``,
+   ``request.user.things.get(...)``) or to a parent the handler loaded?
+3. Is there a check after the fetch: a comparison with the principal, or a
+   permission or policy call given the object?
+4. Did the handler load a parent first? Then an unbound child is BOLA004;
+   otherwise a read is BOLA001 and a write or delete BOLA002.
+
+Lookups hidden in a service layer are followed one call deep through
+summaries of the project's own functions.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from ledger.scan.handlers import Handler, find_handlers
+from ledger.scan.orm import OWNER_FIELDS, Models, collect_models
+from ledger.scan.project import FunctionNode, Hit, Module, Project
+from ledger.scan.values import Scope, call_name, dotted
+
+_CHECK_CALL = re.compile(
+    r"check|ensure|assert|authori[sz]e|require|verify|enforce|^can_|allowed|permission|has_perm|"
+    r"owner|owns|policy",
+    re.IGNORECASE,
+)
+_WRITE_CALLS = {"delete", "update", "save", "merge", "soft_delete", "remove"}
+_GENERIC_NAMES = {"get", "post", "put", "patch", "delete", "filter", "first", "all", "update",
+                  "save", "query", "execute", "scalars", "one", "list", "create"}  # fmt: skip
+_LOOKUPS = {"get", "get_or_404", "query", "select", "get_object_or_404", "first_or_404",
+            "update", "delete"}  # fmt: skip
+_SERVICE_PRINCIPALS = {"user", "current_user", "owner", "owner_id", "user_id", "tenant_id",
+                       "requester", "actor", "account", "account_id", "principal"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """One lookup of an owned model inside a function."""
+
+    model: str
+    call: ast.Call
+    names: frozenset[str]
+    """Local names the fetched object (or query) is bound to, directly or onwards."""
+    write: bool
+    scoped_inside: bool = False
+    """The lookup is a service call that scopes or checks it itself."""
+
+
+def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Scope]) -> list[Hit]:
+    """Every BOLA finding in ``module``."""
+    models = _models(project)
+    hits: list[Hit] = []
+    if not models.by_name:
+        return hits
+    for handler in find_handlers(module, project):
+        if handler.knows_principal and not handler.admin_only:
+            _handler(handler, models, project, hits)
+    hits.extend(_drf_views(module, models, project))
+    return hits
+
+
+def _models(project: Project) -> Models:
+    found = project.derived.get("models")
+    if not isinstance(found, Models):
+        found = project.derived["models"] = collect_models(project)
+    return found
+
+
+def _handler(handler: Handler, models: Models, project: Project, hits: list[Hit]) -> None:
+    owner_hits = _owner_from_request(handler)
+    hits.extend(owner_hits)
+    owner_values = {id(h.node) for h in owner_hits}
+    fetches = _fetches(handler, models, _summaries(project, models))
+    for index, fetch in enumerate(fetches):
+        if any(id(n) in owner_values for n in ast.walk(fetch.call)):
+            continue
+        if fetch.scoped_inside or handler.refs_principal(fetch.call) or _checked(handler, fetch):
+            continue
+        parents = set(models.parent_models(models.by_name[fetch.model]).values())
+        earlier = [f for f in fetches[:index] if f.model in parents]
+        if earlier:
+            if not any(_bound_to(fetch, parent, handler) for parent in earlier):
+                hits.append(Hit("BOLA004", handler.module, fetch.call,
+                                f"{fetch.model} is not required to belong to its "
+                                f"{earlier[0].model}"))  # fmt: skip
+            continue
+        rule, verb = ("BOLA002", "changed") if fetch.write else ("BOLA001", "read")
+        message = f"{fetch.model} is {verb} by a request id with no owner check"
+        hits.append(Hit(rule, handler.module, fetch.call, message))
+
+
+Summary = tuple[str, bool, bool]
+"""A service function's lookup: model, whether it writes, whether it scopes itself."""
+
+
+def _fetches(handler: Handler, models: Models, summaries: dict[str, Summary]) -> list[Fetch]:
+    found: list[Fetch] = []
+    parents = handler.module.parents
+    for node in sorted(
+        (n for n in ast.walk(handler.func) if isinstance(n, ast.Call)),
+        key=lambda n: (n.lineno, n.col_offset),
+    ):
+        outer = parents.get(node)
+        if isinstance(outer, ast.Attribute) or (
+            isinstance(outer, ast.Call) and node in outer.args and _outer_query(outer)
+        ):
+            continue  # judged as part of the enclosing call chain
+        model, write, scoped = _model_of(node, models, summaries)
+        if model is None or not models.owned(model) or not handler.is_tainted(node):
+            continue
+        names = _bound_names(node, handler)
+        write = write or _mutated(names, handler.func) or call_name(node) in _WRITE_CALLS
+        found.append(Fetch(model, node, frozenset(names), write, scoped))
+    return found
+
+
+def _outer_query(call: ast.Call) -> bool:
+    return call_name(call) in {"scalars", "execute", "scalar", "get_object_or_404", "list"}
+
+
+def _model_of(
+    call: ast.Call, models: Models, summaries: dict[str, Summary]
+) -> tuple[str | None, bool, bool]:
+    """The model an ORM expression reads, whether the chain writes, whether it is scoped."""
+    name = call_name(call)
+    if name in summaries and name not in _GENERIC_NAMES:
+        model, write, scoped = summaries[name]
+        return model, write, scoped
+    write = False
+    for node in ast.walk(call):
+        if isinstance(node, ast.Call) and call_name(node) in {"delete", "update"}:
+            write = True
+        if isinstance(node, ast.Attribute) and node.attr in {"query", "objects"}:
+            base = dotted(node.value)
+            if base in models.by_name:
+                return base, write, False
+        if (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Name)
+            and call_name(node) in _LOOKUPS
+            and node.args[0].id in models.by_name
+            and (call_name(node) not in {"get", "get_or_404"} or len(node.args) > 1)
+        ):
+            return node.args[0].id, write, False
+    return None, False, False
+
+
+def _bound_names(call: ast.Call, handler: Handler) -> set[str]:
+    """Names the result flows into: ``stmt = select(...)``, ``res = s.execute(stmt)``..."""
+    names: set[str] = set()
+    stmt = handler.module.parents.get(call)
+    while stmt is not None and not isinstance(stmt, ast.stmt):
+        stmt = handler.module.parents.get(stmt)
+    if isinstance(stmt, ast.Assign | ast.AnnAssign):
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    assigns = [n for n in ast.walk(handler.func) if isinstance(n, ast.Assign)]
+    for _ in range(2):
+        for node in assigns:
+            if node.lineno > call.lineno and _mentions(node.value, names):
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _mentions(node: ast.AST, names: set[str] | frozenset[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+
+
+def _mutated(names: set[str], func: FunctionNode) -> bool:
+    for node in ast.walk(func):
+        if isinstance(node, ast.Assign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Attribute) and _mentions(t.value, names) for t in targets):
+                return True
+        elif isinstance(node, ast.Call):
+            name = call_name(node)
+            on_obj = isinstance(node.func, ast.Attribute) and _mentions(node.func.value, names)
+            if name in _WRITE_CALLS and (on_obj or any(_mentions(a, names) for a in node.args)):
+                return True
+            if name == "setattr" and node.args and _mentions(node.args[0], names):
+                return True
+    return False
+
+
+def _checked(handler: Handler, fetch: Fetch) -> bool:
+    """Step 3: a comparison with the principal or a permission call on the object."""
+    keys = set(fetch.names) | _tainted_names(fetch.call, handler)
+    for node in ast.walk(handler.func):
+        if node is fetch.call:
+            continue
+        if isinstance(node, ast.Compare | ast.Call) and _mentions(node, keys):
+            if handler.refs_principal(node):
+                return True
+            if isinstance(node, ast.Call) and _CHECK_CALL.search(call_name(node)):
+                return True
+    return False
+
+
+def _tainted_names(call: ast.Call, handler: Handler) -> set[str]:
+    return {n.id for n in ast.walk(call) if isinstance(n, ast.Name) and n.id in handler.tainted}
+
+
+def _bound_to(child: Fetch, parent: Fetch, handler: Handler) -> bool:
+    """Whether the child lookup or a later check ties the child to the loaded parent."""
+    keys = set(parent.names) | _tainted_names(parent.call, handler)
+    if _mentions(child.call, keys):
+        return True
+    return any(
+        isinstance(node, ast.Compare) and _mentions(node, keys) and _mentions(node, child.names)
+        for node in ast.walk(handler.func)
+    )
+
+
+def _owner_from_request(handler: Handler) -> list[Hit]:
+    """BOLA003: an owner column filled or filtered with a value the client sent."""
+    hits: list[Hit] = []
+    for node in ast.walk(handler.func):
+        if not isinstance(node, ast.Call):
+            continue
+        values = [kw.value for kw in node.keywords if kw.arg in OWNER_FIELDS]
+        values += [
+            side
+            for arg in node.args
+            if isinstance(arg, ast.Compare)
+            and isinstance(arg.left, ast.Attribute)
+            and arg.left.attr in OWNER_FIELDS
+            for side in arg.comparators
+        ]
+        for value in values:
+            if handler.is_tainted(value):
+                if not _compared_with_principal(value, handler):
+                    message = f"owner taken from the request ({ast.unparse(value)})"
+                    hits.append(Hit("BOLA003", handler.module, value, message))
+                break
+    return hits
+
+
+def _compared_with_principal(value: ast.expr, handler: Handler) -> bool:
+    names = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+    return any(
+        isinstance(node, ast.Compare) and _mentions(node, names) and handler.refs_principal(node)
+        for node in ast.walk(handler.func)
+    )
+
+
+def _summaries(project: Project, models: Models) -> dict[str, Summary]:
+    """Service functions that look up an owned model by one of their parameters."""
+    cached = project.derived.get("summaries")
+    if isinstance(cached, dict):
+        return cached
+    found: dict[str, Summary] = {}
+    ambiguous: set[str] = set()
+    for name, defs in project.functions.items():
+        for module, func in defs:
+            args = func.args
+            params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+            if name.startswith("test"):
+                continue
+            principals = params & _SERVICE_PRINCIPALS
+            pseudo = Handler(
+                func, module, principal_names=principals,
+                tainted=params - principals - {"self", "cls", "db", "session"},
+            )  # fmt: skip
+            for fetch in _fetches(pseudo, models, {}):
+                safe = pseudo.refs_principal(fetch.call) or _checked(pseudo, fetch)
+                summary = (fetch.model, fetch.write, safe)
+                if name in found and found[name] != summary:
+                    ambiguous.add(name)
+                found[name] = summary
+                break
+    for name in ambiguous:
+        found.pop(name, None)
+    project.derived["summaries"] = found
+    return found
+
+
+_DRF_GENERIC = re.compile(r"(ModelViewSet|GenericViewSet|GenericAPIView|ListAPIView|"
+                          r"RetrieveAPIView|DestroyAPIView|UpdateAPIView|ListCreateAPIView|"
+                          r"Retrieve\w*APIView)$")  # fmt: skip
+_OBJECT_PERMISSION = re.compile(r"Owner|Admin|Staff|ObjectPermission|IsSelf|Author|Member")
+
+
+def _drf_views(module: Module, models: Models, project: Project) -> list[Hit]:
+    """BOLA005: generic views serving an owned model from an unscoped queryset."""
+    hits: list[Hit] = []
+    object_permissions = _object_permission_classes(project)
+    for cls in module.classes:
+        if not any(_DRF_GENERIC.search(dotted(b)) for b in cls.bases):
+            continue
+        body = {_stmt_name(s): s for s in cls.body}
+        queryset = body.get("queryset")
+        model = _queryset_model(queryset, models) if queryset is not None else None
+        get_qs = body.get("get_queryset")
+        if get_qs is not None and model is None:
+            model = _queryset_model(get_qs, models)
+        if model is None or not models.owned(model):
+            continue
+        scoped = any(
+            stmt is not None and _mentions_user(stmt)
+            for stmt in (get_qs, body.get("get_object"), body.get("filter_queryset"))
+        )
+        permissions = body.get("permission_classes")
+        if permissions is not None:
+            names = {_last(n) for n in ast.walk(permissions)} - {""}
+            scoped = scoped or any(_OBJECT_PERMISSION.search(n) for n in names)
+            scoped = scoped or bool(names & object_permissions)
+        backends = body.get("filter_backends")
+        user_filters = project.derived.get("user_filters")
+        if (
+            backends is not None
+            and isinstance(user_filters, set)
+            and any(_last(n) in user_filters for n in ast.walk(backends))
+        ):
+            scoped = True
+        if not scoped:
+            hits.append(Hit("BOLA005", module, cls, f"{model} rows are served to every user"))
+    return hits
+
+
+def _last(node: ast.AST) -> str:
+    return dotted(node).split(".")[-1] if isinstance(node, ast.expr) else ""
+
+
+def _stmt_name(stmt: ast.stmt) -> str:
+    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+        return stmt.name
+    if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id
+    return ""
+
+
+def _queryset_model(stmt: ast.stmt, models: Models) -> str | None:
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Attribute) and node.attr == "objects":
+            base = dotted(node.value)
+            if base in models.by_name:
+                return base
+    return None
+
+
+def _mentions_user(node: ast.AST) -> bool:
+    text = ast.unparse(node)
+    return "request.user" in text or "check_object_permissions" in text
+
+
+def _object_permission_classes(project: Project) -> set[str]:
+    """Project classes that implement has_object_permission or filter by request.user."""
+    cached = project.derived.get("object_permissions")
+    if isinstance(cached, set):
+        return cached
+    found: set[str] = set()
+    filters: set[str] = set()
+    for module in project.modules:
+        for cls in module.classes:
+            methods = {s.name: s for s in cls.body if isinstance(s, ast.FunctionDef)}
+            if "has_object_permission" in methods:
+                found.add(cls.name)
+            if "filter_queryset" in methods and _mentions_user(methods["filter_queryset"]):
+                filters.add(cls.name)
+    project.derived["object_permissions"] = found
+    project.derived["user_filters"] = filters
+    return found

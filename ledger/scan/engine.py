@@ -1,0 +1,237 @@
+"""Walking the tree, parsing, running the rules, applying suppressions.
+
+Source is parsed with :mod:`ast` and never imported or executed: scanning
+a repository must not run its code. A file that does not parse (Python 2,
+templates) is reported as a warning and skipped; a path that cannot be read
+at all is an :class:`~ledger.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ledger.errors import InputError
+from ledger.scan import bola_rules, jwt_keys, jwt_rules
+from ledger.scan.project import FunctionNode, Hit, Module, Project, index_module
+from ledger.scan.rules import RULES, SEVERITY_ORDER, Rule
+from ledger.scan.values import Scope
+
+logger = logging.getLogger(__name__)
+
+SKIP_DIRS = frozenset(
+    {".git", ".hg", ".venv", "venv", "env", "node_modules", "__pycache__", "site-packages",
+     ".tox", ".nox", ".mypy_cache", ".ruff_cache", "build", "dist"}
+)  # fmt: skip
+"""Directories never descended into: dependencies and build output are not the project's."""
+
+_SUPPRESSION = re.compile(r"#\s*trailseal:\s*ignore\[([A-Z0-9_,\s]+)\]\s*(.*)$")
+
+
+@dataclass(frozen=True)
+class ScanFinding:
+    """One reported problem, located, fingerprinted and possibly suppressed."""
+
+    rule: Rule
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    message: str
+    snippet: str
+    logical: str
+    fingerprint: str
+    suppression: str | None = None
+    """The justification of an inline suppression, when one applies."""
+
+
+@dataclass
+class ScanReport:
+    """The outcome of one scan."""
+
+    root: Path
+    findings: list[ScanFinding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: int = 0
+    lines: int = 0
+
+    @property
+    def active(self) -> list[ScanFinding]:
+        """Findings not suppressed in the source."""
+        return [f for f in self.findings if f.suppression is None]
+
+    def at_or_above(self, severity: str) -> list[ScanFinding]:
+        """Active findings of ``severity`` or worse, for the CI gate."""
+        floor = SEVERITY_ORDER[severity]
+        return [f for f in self.active if SEVERITY_ORDER[f.rule.severity] >= floor]
+
+
+def scan(paths: Sequence[Path]) -> ScanReport:
+    """Scan files and directories of Python source; paths are reported relative to their
+    common root."""
+    root, files = collect(paths)
+    report = ScanReport(root=root)
+    project = Project()
+    for path in files:
+        module = _parse(path, root, report)
+        if module is not None:
+            index_module(module, project)
+    hits: list[Hit] = []
+    for module in project.modules:
+        scopes: dict[FunctionNode | None, Scope] = {}
+        hits.extend(jwt_rules.check(module, project, scopes))
+        hits.extend(jwt_keys.check_jwks_fetches(module))
+        hits.extend(bola_rules.check(module, project, scopes))
+    hits.extend(jwt_keys.check_settings(project))
+    report.findings = _finish(hits, project)
+    logger.info("scanned %d files, %d lines, %d findings", report.files, report.lines,
+                len(report.findings))  # fmt: skip
+    return report
+
+
+def collect(paths: Sequence[Path]) -> tuple[Path, list[Path]]:
+    """The common root of ``paths`` and every ``.py`` file under them, sorted."""
+    if not paths:
+        raise InputError("scan: no path given; name at least one file or directory")
+    files: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or directory; nothing to scan there")
+        if path.is_file():
+            files.append(path.resolve())
+        else:
+            files.extend(_walk(path.resolve()))
+    dirs = [str(p.resolve() if p.is_dir() else p.resolve().parent) for p in paths]
+    return Path(os.path.commonpath(dirs)), sorted(set(files))
+
+
+def _walk(top: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for name in filenames:
+            if name.endswith(".py"):
+                yield Path(dirpath, name)
+
+
+def _parse(path: Path, root: Path, report: ScanReport) -> Module | None:
+    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(
+            f"{path}: line 1: cannot read the file ({exc.strerror}); check its permissions "
+            "or leave it out of the scan"
+        ) from exc
+    try:
+        tree = ast.parse(data, filename=rel)
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None) or 1
+        message = getattr(exc, "msg", None) or str(exc)
+        report.warnings.append(f"{rel}: line {line}: not valid Python 3 ({message}); skipped")
+        return None
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    report.files += 1
+    report.lines += len(lines)
+    return Module(rel=rel, tree=tree, lines=lines)
+
+
+def _finish(hits: list[Hit], project: Project) -> list[ScanFinding]:
+    seen: set[tuple[str, str, int]] = set()
+    findings: list[ScanFinding] = []
+    occurrences: dict[str, int] = {}
+    suppressions = {m.rel: _suppressions(m) for m in project.modules}
+    ordered = sorted(hits, key=lambda h: (h.module.rel, getattr(h.node, "lineno", 1), h.rule_id))
+    for hit in ordered:
+        line = getattr(hit.node, "lineno", 1)
+        key = (hit.rule_id, hit.module.rel, line)
+        if key in seen:
+            continue
+        seen.add(key)
+        rule = RULES[hit.rule_id]
+        snippet = hit.module.lines[line - 1].strip() if line <= len(hit.module.lines) else ""
+        logical = hit.module.logical_name(hit.node)
+        # Identity survives moved lines: rule, file, enclosing function and the
+        # normalised source text, plus a counter for identical repeats.
+        base = "\0".join((rule.id, hit.module.rel, logical, " ".join(snippet.split())))
+        count = occurrences[base] = occurrences.get(base, 0) + 1
+        digest = hashlib.sha256(f"{base}\0{count}".encode()).hexdigest()[:32]
+        reasons = suppressions[hit.module.rel].get(line, {})
+        end_line = getattr(hit.node, "end_lineno", None) or line
+        findings.append(
+            ScanFinding(
+                rule=rule,
+                path=hit.module.rel,
+                line=line,
+                column=_column(hit.module, line, getattr(hit.node, "col_offset", 0)),
+                end_line=end_line,
+                end_column=_column(hit.module, end_line, getattr(hit.node, "end_col_offset", 0)),
+                message=f"{rule.title}: {hit.message}.",
+                snippet=snippet,
+                logical=logical,
+                fingerprint=digest,
+                suppression=reasons.get(rule.id) or None,
+            )
+        )
+    findings.extend(_reasonless(project))
+    return sorted(findings, key=lambda f: (f.path, f.line, f.rule.id))
+
+
+def _column(module: Module, line: int, offset: int) -> int:
+    """ast offsets count UTF-8 bytes; SARIF columns here count code points (1-based)."""
+    text = module.lines[line - 1] if line <= len(module.lines) else ""
+    return len(text.encode()[:offset].decode("utf-8", errors="replace")) + 1
+
+
+def _suppressions(module: Module) -> dict[int, dict[str, str]]:
+    """Line to {rule id: reason}. A comment alone on its line covers the next line."""
+    found: dict[int, dict[str, str]] = {}
+    for number, text in _suppression_lines(module):
+        match = _SUPPRESSION.search(text)
+        if match is None:
+            continue
+        target = number + 1 if text.lstrip().startswith("#") else number
+        ids = [r.strip() for r in match.group(1).split(",") if r.strip()]
+        for rule_id in ids:
+            found.setdefault(target, {})[rule_id] = match.group(2).strip()
+    return found
+
+
+def _suppression_lines(module: Module) -> Iterator[tuple[int, str]]:
+    for number, text in enumerate(module.lines, start=1):
+        if "trailseal:" in text:
+            yield number, text
+
+
+def _reasonless(project: Project) -> list[ScanFinding]:
+    rule = RULES["SUP001"]
+    out: list[ScanFinding] = []
+    for module in project.modules:
+        for number, text in _suppression_lines(module):
+            match = _SUPPRESSION.search(text)
+            if match is None or match.group(2).strip():
+                continue
+            snippet = text.strip()
+            base = "\0".join((rule.id, module.rel, " ".join(snippet.split())))
+            out.append(
+                ScanFinding(
+                    rule=rule,
+                    path=module.rel,
+                    line=number,
+                    column=match.start() + 1,
+                    end_line=number,
+                    end_column=len(text) + 1,
+                    message=f"{rule.title}: ignore[{match.group(1)}] gives no reason, so it "
+                    "does not suppress anything.",
+                    snippet=snippet,
+                    logical="",
+                    fingerprint=hashlib.sha256(base.encode()).hexdigest()[:32],
+                )
+            )
+    return out

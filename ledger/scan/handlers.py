@@ -1,0 +1,238 @@
+"""Request handlers: which functions serve requests, who the caller is, what they sent.
+
+For each framework the scanner needs three facts about a handler: that it
+is one (a route decorator, a Django view, a DRF or MethodView method), the
+expressions that denote the authenticated principal (``current_user``,
+``request.user``, a ``Depends(get_current_user)`` parameter,
+``get_jwt_identity()``), and the values the client controls (path, query
+and body parameters, ``request.args``, ``self.kwargs``), followed through
+local assignments.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+from ledger.scan.project import FunctionNode, Module, Project
+from ledger.scan.values import call_name, dotted
+
+_ROUTE_ATTRS = {"get", "post", "put", "patch", "delete", "route", "api_route", "websocket"}
+_VIEW_BASES = re.compile(r"(View|APIView|ViewSet|Resource|Mixin)$")
+_HANDLER_METHODS = {"get", "post", "put", "patch", "delete", "retrieve", "update",
+                    "partial_update", "destroy", "list", "create"}  # fmt: skip
+_PRINCIPAL_DEP = re.compile(r"user|principal|account|identity|current|auth|member|caller")
+_ADMIN = re.compile(r"admin|superuser|staff", re.IGNORECASE)
+_AUTH_DECORATORS = re.compile(r"login_required|jwt_required|token_required|requires_auth|"
+                              r"auth_required|authenticated|permission_required")  # fmt: skip
+PRINCIPAL_EXPRS = ("current_user", "request.user", "self.request.user", "g.user",
+                   "g.current_user", "current_identity", "flask_login.current_user")  # fmt: skip
+_PRINCIPAL_CALLS = {"get_jwt_identity", "get_current_user", "get_jwt", "current_user"}
+_REQUEST_SOURCES = ("request.args", "request.form", "request.json", "request.get_json",
+                    "request.values", "request.view_args", "request.GET", "request.POST",
+                    "request.data", "request.query_params", "self.kwargs", "request.path_params",
+                    "request.query_string", "kwargs")  # fmt: skip
+_NOT_INPUT = {"self", "cls", "request", "db", "session", "response", "background_tasks", "req"}
+
+
+@dataclass
+class Handler:
+    """A function that serves a request."""
+
+    func: FunctionNode
+    module: Module
+    knows_principal: bool = False
+    admin_only: bool = False
+    principal_names: set[str] = field(default_factory=set)
+    tainted: set[str] = field(default_factory=set)
+
+    def refs_principal(self, node: ast.AST) -> bool:
+        """Whether ``node`` mentions the authenticated principal."""
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id in self.principal_names:
+                return True
+            if isinstance(sub, ast.Attribute | ast.Name):
+                text = dotted(sub)
+                if any(text == p or text.startswith(p + ".") for p in PRINCIPAL_EXPRS):
+                    return True
+            if isinstance(sub, ast.Call) and call_name(sub) in _PRINCIPAL_CALLS:
+                return True
+        return False
+
+    def is_tainted(self, node: ast.AST) -> bool:
+        """Whether ``node`` carries a value the client chose."""
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id in self.tainted:
+                return True
+            if isinstance(sub, ast.Attribute | ast.Call | ast.Subscript):
+                text = dotted(sub.func if isinstance(sub, ast.Call) else sub)
+                if isinstance(sub, ast.Subscript):
+                    text = dotted(sub.value)
+                if any(text == s or text.startswith(s + ".") for s in _REQUEST_SOURCES):
+                    return True
+        return False
+
+
+def find_handlers(module: Module, project: Project) -> list[Handler]:
+    """Every request handler defined in ``module``."""
+    handlers: list[Handler] = []
+    for func in module.functions:
+        handler = _as_handler(func, module, project)
+        if handler is not None:
+            _principal(handler)
+            _propagate(handler)
+            handlers.append(handler)
+    return handlers
+
+
+def _as_handler(func: FunctionNode, module: Module, project: Project) -> Handler | None:
+    cls = module.enclosing_class(func)
+    params = [a.arg for a in [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]]
+    handler = Handler(func, module)
+    routed = False
+    for dec in func.decorator_list:
+        target = dec.func if isinstance(dec, ast.Call) else dec
+        name = dotted(target)
+        if isinstance(dec, ast.Call) and name.split(".")[-1] in _ROUTE_ATTRS and "." in name:
+            handler.tainted.update(p for p in params if p not in _NOT_INPUT)
+            _route_dependencies(dec, handler)
+            routed = True
+        elif name.split(".")[-1] == "action":
+            handler.tainted.update(p for p in params if p not in _NOT_INPUT)
+            routed = True
+        if _AUTH_DECORATORS.search(name):
+            handler.knows_principal = True
+        if _ADMIN.search(ast.unparse(dec)):
+            handler.admin_only = True
+    if routed:
+        _fastapi_params(func, handler, project)
+        return handler
+    if (
+        cls is not None
+        and func.name in _HANDLER_METHODS
+        and any(_VIEW_BASES.search(dotted(b)) for b in cls.bases)
+    ):
+        handler.tainted.update(p for p in params if p not in _NOT_INPUT)
+        if any("LoginRequired" in dotted(b) for b in cls.bases) or _authenticated_view(
+            cls, project
+        ):
+            handler.knows_principal = True
+        if _ADMIN.search(ast.unparse(cls)[:0] + " ".join(dotted(b) for b in cls.bases)):
+            handler.admin_only = True
+        return handler
+    if cls is None and params[:1] == ["request"] and "views" in module.rel:
+        handler.tainted.update(params[1:])
+        return handler
+    return None
+
+
+def _authenticated_view(cls: ast.ClassDef, project: Project) -> bool:
+    """A DRF view whose permission classes (its own or the project default) need a login."""
+    for stmt in cls.body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "permission_classes" for t in stmt.targets
+        ):
+            text = ast.unparse(stmt.value)
+            return "AllowAny" not in text and bool(text.strip("[]() "))
+    default = project.unique_constant("REST_FRAMEWORK")
+    return default is not None and "IsAuthenticated" in ast.unparse(default[1])
+
+
+def _route_dependencies(dec: ast.Call, handler: Handler) -> None:
+    for kw in dec.keywords:
+        if kw.arg == "dependencies":
+            text = ast.unparse(kw.value)
+            if _PRINCIPAL_DEP.search(text):
+                handler.knows_principal = True
+            if _ADMIN.search(text):
+                handler.admin_only = True
+
+
+def _fastapi_params(func: FunctionNode, handler: Handler, project: Project) -> None:
+    """Parameters injected with ``Depends``: the principal and services, not input."""
+    args = func.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+    pairs = list(zip(positional, [*defaults, *args.defaults], strict=True))
+    pairs += list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
+    for param, default in pairs:
+        source = " ".join(ast.unparse(n) for n in (param.annotation, default) if n is not None)
+        alias = _alias_text(param.annotation, handler.module, project)
+        if "Depends(" in source or "Security(" in source or "Depends(" in alias:
+            handler.tainted.discard(param.arg)
+            dep = (source + alias).split("Depends(")[-1].split("Security(")[-1]
+            if _PRINCIPAL_DEP.search(dep.lower()) and "db" not in dep.split(")")[0].lower():
+                handler.knows_principal = True
+                handler.principal_names.add(param.arg)
+            if _ADMIN.search(dep):
+                handler.admin_only = True
+
+
+def _alias_text(annotation: ast.expr | None, module: Module, project: Project) -> str:
+    """The definition of a type alias such as ``CurrentUser = Annotated[User, Depends(...)]``."""
+    if not isinstance(annotation, ast.Name):
+        return ""
+    if annotation.id in module.constants:
+        return ast.unparse(module.constants[annotation.id])
+    found = project.unique_constant(annotation.id)
+    return ast.unparse(found[1]) if found else ""
+
+
+def _principal(handler: Handler) -> None:
+    for node in ast.walk(handler.func):
+        if isinstance(node, ast.Attribute | ast.Name | ast.Call) and handler.refs_principal(node):
+            handler.knows_principal = True
+            break
+    for node in ast.walk(handler.func):
+        if isinstance(node, ast.Assign) and _is_principal_value(node.value, handler):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    handler.principal_names.add(target.id)
+        elif isinstance(node, ast.If) and _ADMIN_GUARD.search(ast.unparse(node.test)):
+            # ``if not user.is_superuser: abort(403)``: only administrators get further.
+            negated = isinstance(node.test, ast.UnaryOp) or "!=" in ast.unparse(node.test)
+            if negated and _refuses(node.body):
+                handler.admin_only = True
+
+
+_ADMIN_GUARD = re.compile(r"is_(superuser|admin|staff)|role\b.*admin")
+
+
+def _is_principal_value(value: ast.expr, handler: Handler) -> bool:
+    """``uid = get_jwt_identity()``, ``me = request.user``, ``owner = int(current_user.id)``."""
+    if isinstance(value, ast.Call) and call_name(value) in {"int", "str", "UUID"} and value.args:
+        value = value.args[0]
+    if isinstance(value, ast.Call):
+        return call_name(value) in _PRINCIPAL_CALLS
+    return isinstance(value, ast.Name | ast.Attribute | ast.Subscript) and handler.refs_principal(
+        value
+    )
+
+
+def _refuses(body: list[ast.stmt]) -> bool:
+    """Whether a block ends the request: raise, abort(), or an error response."""
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Raise):
+                return True
+            if isinstance(node, ast.Call) and call_name(node) in {"abort", "Http404"}:
+                return True
+            if isinstance(node, ast.Return) and node.value is not None:
+                text = ast.unparse(node.value)
+                if re.search(r"\b(401|403|404)\b|Forbidden|NotFound|HttpResponseForbidden", text):
+                    return True
+    return False
+
+
+def _propagate(handler: Handler) -> None:
+    """Follow client values through local assignments (two passes reach most chains)."""
+    assigns = [n for n in ast.walk(handler.func) if isinstance(n, ast.Assign)]
+    for _ in range(2):
+        for node in assigns:
+            if handler.refs_principal(node.value) or not handler.is_tainted(node.value):
+                continue
+            for target in node.targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        handler.tainted.add(name.id)

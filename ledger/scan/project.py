@@ -1,0 +1,188 @@
+"""What the scanner knows about the whole tree before any rule runs.
+
+Rules look at one call at a time, but the values they judge are often
+defined elsewhere: a key in ``settings.py``, an options dict in a constants
+module, a model's owner column in ``models.py``, a lookup in a service
+function. :class:`Project` indexes those definitions across every parsed
+module so the rules can follow them where they are visible.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass
+class Module:
+    """One parsed source file."""
+
+    rel: str
+    """Path relative to the scanned root, forward slashes."""
+    tree: ast.Module
+    lines: list[str]
+    constants: dict[str, ast.expr] = field(default_factory=dict)
+    """Module-level ``NAME = value`` bindings (the last one wins, as at import)."""
+    imports: dict[str, str] = field(default_factory=dict)
+    """Local name to dotted origin, e.g. ``jwt`` -> ``jose.jwt``."""
+    functions: list[FunctionNode] = field(default_factory=list)
+    """Every function and method, in walk order."""
+    parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
+    """Child node to parent, for walking outwards from a call."""
+    calls: list[ast.Call] = field(default_factory=list)
+    """Every call in the module, in walk order, so rules need not walk again."""
+    classes: list[ast.ClassDef] = field(default_factory=list)
+    """Every class in the module."""
+
+    @property
+    def is_test(self) -> bool:
+        """Whether the file is test code, where fixed keys are expected."""
+        parts = self.rel.split("/")
+        name = parts[-1]
+        return (
+            name.startswith("test_")
+            or name.endswith("_test.py")
+            or name == "conftest.py"
+            or any(part in {"tests", "test", "testing"} for part in parts[:-1])
+        )
+
+    def enclosing_function(self, node: ast.AST) -> FunctionNode | None:
+        """The innermost function holding ``node``, if any."""
+        cur = self.parents.get(node)
+        while cur is not None:
+            if isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef):
+                return cur
+            cur = self.parents.get(cur)
+        return None
+
+    def enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
+        """The innermost class holding ``node``, if any."""
+        cur = self.parents.get(node)
+        while cur is not None:
+            if isinstance(cur, ast.ClassDef):
+                return cur
+            cur = self.parents.get(cur)
+        return None
+
+    def logical_name(self, node: ast.AST) -> str:
+        """Dotted class and function names around ``node`` (the SARIF logical location)."""
+        names: list[str] = []
+        cur = self.parents.get(node)
+        while cur is not None:
+            if isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.append(cur.name)
+            cur = self.parents.get(cur)
+        return ".".join(reversed(names))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One rule match, before suppression and fingerprinting."""
+
+    rule_id: str
+    module: Module
+    node: ast.AST
+    """The node to point at; its first line is the finding's line."""
+    message: str
+
+
+@dataclass
+class Project:
+    """Definitions visible across all scanned modules."""
+
+    modules: list[Module] = field(default_factory=list)
+    constants: dict[str, list[tuple[Module, ast.expr]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    """Module- and class-level bindings by bare name, for ``settings.X`` lookups."""
+    functions: dict[str, list[tuple[Module, FunctionNode]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    """Every function and method by bare name, for service-layer summaries."""
+    config: dict[str, list[tuple[Module, ast.expr]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    """Flask-style ``app.config["K"] = v`` and ``app.config.update(K=v)`` entries."""
+    imported_packages: set[str] = field(default_factory=set)
+    """Top-level packages imported anywhere, to tell which libraries are in use."""
+    derived: dict[str, object] = field(default_factory=dict)
+    """Whole-project facts computed once on first use (models, service summaries)."""
+
+    def add(self, module: Module) -> None:
+        """Index one module's definitions."""
+        self.modules.append(module)
+        for name, value in module.constants.items():
+            self.constants[name].append((module, value))
+        for origin in module.imports.values():
+            self.imported_packages.add(origin.split(".", 1)[0])
+
+    def unique_constant(self, name: str) -> tuple[Module, ast.expr] | None:
+        """The one definition of ``name`` in the tree, or None when absent or ambiguous."""
+        found = self.constants.get(name, [])
+        values = {ast.dump(value) for _, value in found}
+        return found[-1] if len(values) == 1 else None
+
+
+def index_module(module: Module, project: Project) -> None:
+    """Fill ``module``'s tables in one walk over its tree and add it to ``project``."""
+    parents = module.parents
+    for node in ast.walk(module.tree):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                module.imports[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                module.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            module.functions.append(node)
+            project.functions[node.name].append((module, node))
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            _index_binding(module, project, node, parents.get(node))
+        elif isinstance(node, ast.Call):
+            module.calls.append(node)
+            _index_config_update(module, project, node)
+        elif isinstance(node, ast.ClassDef):
+            module.classes.append(node)
+    project.add(module)
+
+
+def _index_binding(
+    module: Module, project: Project, node: ast.Assign | ast.AnnAssign, parent: ast.AST | None
+) -> None:
+    assert node.value is not None
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    for target in targets:
+        if isinstance(target, ast.Name) and isinstance(parent, ast.Module):
+            module.constants[target.id] = node.value
+        elif isinstance(target, ast.Name) and isinstance(parent, ast.ClassDef):
+            # Settings classes (pydantic BaseSettings, Flask config objects, Django
+            # AppConfig) are read as ``settings.NAME``; index their attributes by name.
+            project.constants[target.id].append((module, node.value))
+        elif (
+            isinstance(target, ast.Subscript)
+            and isinstance(target.value, ast.Attribute)
+            and target.value.attr == "config"
+            and isinstance(target.slice, ast.Constant)
+            and isinstance(target.slice.value, str)
+        ):
+            project.config[target.slice.value].append((module, node.value))
+
+
+def _index_config_update(module: Module, project: Project, call: ast.Call) -> None:
+    func = call.func
+    if (
+        isinstance(func, ast.Attribute)
+        and func.attr == "update"
+        and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "config"
+    ):
+        for kw in call.keywords:
+            if kw.arg:
+                project.config[kw.arg].append((module, kw.value))
