@@ -6,6 +6,9 @@ import re
 from pathlib import Path
 
 CORPUS = Path(__file__).parent / "corpus"
+
+# The corpus is source to be scanned, not tests to be run.
+collect_ignore = ["corpus"]
 LABEL = re.compile(r"#\s*expect:\s*([A-Z0-9 ,]+)")
 
 

@@ -1,0 +1,115 @@
+"""``trailseal scan`` through the real CLI app: exit codes and key output lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import scan as scan_cli
+from cli.main import app
+
+if not any(c.name == "scan" for c in app.registered_commands):
+    # The command is registered by cli.main; registering it here keeps these tests
+    # independent of the order command modules are wired in.
+    scan_cli.register(app)
+
+VULNERABLE = """\
+import jwt
+
+def claims(token):
+    return jwt.decode(token, options={"verify_signature": False})
+"""
+MEDIUM_ONLY = """\
+import jwt
+
+def claims(token, key):
+    return jwt.decode(token, key, algorithms=["HS256"], leeway=900)
+"""
+SAFE = """\
+import os
+import jwt
+
+def claims(token):
+    return jwt.decode(token, os.environ["KEY"], algorithms=["HS256"])
+"""
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def _tree(tmp_path: Path, **files: str) -> Path:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, "utf-8")
+    return tmp_path
+
+
+def test_clean_tree_exits_zero(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["scan", str(_tree(tmp_path, svc_py=SAFE)), "--fail-on", "low"])
+    assert result.exit_code == 0
+    assert "scanned 0 files" in result.output  # svc_py has no .py suffix
+
+
+def test_safe_file_exits_zero_with_fail_on(runner: CliRunner, tmp_path: Path) -> None:
+    root = _tree(tmp_path, **{"svc.py": SAFE})
+    result = runner.invoke(app, ["scan", str(root), "--fail-on", "info"])
+    assert result.exit_code == 0
+    assert "scanned 1 files (5 lines): 0 findings, 0 suppressed" in result.output
+
+
+def test_finding_at_threshold_exits_one(runner: CliRunner, tmp_path: Path) -> None:
+    root = _tree(tmp_path, **{"svc.py": VULNERABLE})
+    result = runner.invoke(app, ["scan", str(root), "--fail-on", "high"])
+    assert result.exit_code == 1
+    assert "svc.py:4:12: JWT001 [critical]" in result.output
+    assert "FAIL: findings at or above high" in result.output
+
+
+def test_finding_below_threshold_exits_zero(runner: CliRunner, tmp_path: Path) -> None:
+    root = _tree(tmp_path, **{"svc.py": MEDIUM_ONLY})
+    result = runner.invoke(app, ["scan", str(root), "--fail-on", "critical"])
+    assert result.exit_code == 0
+    assert "JWT009 [medium]" in result.output
+
+
+def test_without_fail_on_findings_still_exit_zero(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["scan", str(_tree(tmp_path, **{"svc.py": VULNERABLE}))])
+    assert result.exit_code == 0
+    assert "1 findings" in result.output
+
+
+def test_unknown_severity_is_an_input_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["scan", str(tmp_path), "--fail-on", "severe"])
+    assert result.exit_code == 2
+    assert "--fail-on 'severe': not a severity" in result.output
+
+
+def test_missing_path_is_an_input_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["scan", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert "no such file or directory" in result.output
+
+
+def test_python2_file_is_skipped_with_a_warning(runner: CliRunner, tmp_path: Path) -> None:
+    root = _tree(tmp_path, **{"old.py": 'print "hello"\n', "svc.py": VULNERABLE})
+    result = runner.invoke(app, ["scan", str(root), "--fail-on", "critical"])
+    assert result.exit_code == 1
+    assert "warning: old.py: line 1: not valid Python 3" in result.output
+    assert "scanned 1 files" in result.output
+
+
+def test_sarif_is_written(runner: CliRunner, tmp_path: Path) -> None:
+    root = _tree(tmp_path, **{"svc.py": VULNERABLE})
+    out = tmp_path / "out.sarif"
+    result = runner.invoke(app, ["scan", str(root / "svc.py"), "--sarif", str(out)])
+    assert result.exit_code == 0
+    log = json.loads(out.read_text("utf-8"))
+    [run] = log["runs"]
+    assert run["tool"]["driver"]["name"] == "trailseal-scan"
+    assert [r["ruleId"] for r in run["results"]] == ["JWT001"]
+    location = run["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": "svc.py", "uriBaseId": "%SRCROOT%"}
