@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ledger.scan.handlers import Handler, find_handlers
 from ledger.scan.orm import OWNER_FIELDS, Models, collect_models
-from ledger.scan.project import FunctionNode, Hit, Module, Project
+from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes
 from ledger.scan.values import Scope, call_name, dotted
 
 _CHECK_CALL = re.compile(
@@ -103,8 +103,16 @@ Summary = tuple[str, bool, bool]
 def _fetches(handler: Handler, models: Models, summaries: dict[str, Summary]) -> list[Fetch]:
     found: list[Fetch] = []
     parents = handler.module.parents
+    # Most functions name no model and call no service lookup: skip them in one pass.
+    named = {
+        n.id if isinstance(n, ast.Name) else n.attr
+        for n in nodes(handler.func)
+        if isinstance(n, ast.Name | ast.Attribute)
+    }
+    if named.isdisjoint(models.by_name) and named.isdisjoint(summaries):
+        return found
     for node in sorted(
-        (n for n in ast.walk(handler.func) if isinstance(n, ast.Call)),
+        (n for n in nodes(handler.func) if isinstance(n, ast.Call)),
         key=lambda n: (n.lineno, n.col_offset),
     ):
         outer = parents.get(node)
@@ -162,7 +170,7 @@ def _bound_names(call: ast.Call, handler: Handler) -> set[str]:
     if isinstance(stmt, ast.Assign | ast.AnnAssign):
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-    assigns = [n for n in ast.walk(handler.func) if isinstance(n, ast.Assign)]
+    assigns = [n for n in nodes(handler.func) if isinstance(n, ast.Assign)]
     for _ in range(2):
         for node in assigns:
             if node.lineno > call.lineno and _mentions(node.value, names):
@@ -175,7 +183,7 @@ def _mentions(node: ast.AST, names: set[str] | frozenset[str]) -> bool:
 
 
 def _mutated(names: set[str], func: FunctionNode) -> bool:
-    for node in ast.walk(func):
+    for node in nodes(func):
         if isinstance(node, ast.Assign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(t, ast.Attribute) and _mentions(t.value, names) for t in targets):
@@ -193,7 +201,7 @@ def _mutated(names: set[str], func: FunctionNode) -> bool:
 def _checked(handler: Handler, fetch: Fetch) -> bool:
     """Step 3: a comparison with the principal or a permission call on the object."""
     keys = set(fetch.names) | _tainted_names(fetch.call, handler)
-    for node in ast.walk(handler.func):
+    for node in nodes(handler.func):
         if node is fetch.call:
             continue
         if isinstance(node, ast.Compare | ast.Call) and _mentions(node, keys):
@@ -215,14 +223,14 @@ def _bound_to(child: Fetch, parent: Fetch, handler: Handler) -> bool:
         return True
     return any(
         isinstance(node, ast.Compare) and _mentions(node, keys) and _mentions(node, child.names)
-        for node in ast.walk(handler.func)
+        for node in nodes(handler.func)
     )
 
 
 def _owner_from_request(handler: Handler) -> list[Hit]:
     """BOLA003: an owner column filled or filtered with a value the client sent."""
     hits: list[Hit] = []
-    for node in ast.walk(handler.func):
+    for node in nodes(handler.func):
         if not isinstance(node, ast.Call):
             continue
         values = [kw.value for kw in node.keywords if kw.arg in OWNER_FIELDS]
@@ -247,7 +255,7 @@ def _compared_with_principal(value: ast.expr, handler: Handler) -> bool:
     names = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
     return any(
         isinstance(node, ast.Compare) and _mentions(node, names) and handler.refs_principal(node)
-        for node in ast.walk(handler.func)
+        for node in nodes(handler.func)
     )
 
 

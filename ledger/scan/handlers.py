@@ -15,7 +15,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from ledger.scan.project import FunctionNode, Module, Project
+from ledger.scan.project import FunctionNode, Module, Project, nodes
 from ledger.scan.values import call_name, dotted
 
 _ROUTE_ATTRS = {"get", "post", "put", "patch", "delete", "route", "api_route", "websocket"}
@@ -28,11 +28,14 @@ _AUTH_DECORATORS = re.compile(r"login_required|jwt_required|token_required|requi
                               r"auth_required|authenticated|permission_required")  # fmt: skip
 PRINCIPAL_EXPRS = ("current_user", "request.user", "self.request.user", "g.user",
                    "g.current_user", "current_identity", "flask_login.current_user")  # fmt: skip
+_PRINCIPAL_NAMES = {"current_user", "current_identity"}
+_PRINCIPAL_ATTRS = {"user", "current_user"}
 _PRINCIPAL_CALLS = {"get_jwt_identity", "get_current_user", "get_jwt", "current_user"}
 _REQUEST_SOURCES = ("request.args", "request.form", "request.json", "request.get_json",
                     "request.values", "request.view_args", "request.GET", "request.POST",
                     "request.data", "request.query_params", "self.kwargs", "request.path_params",
                     "request.query_string", "kwargs")  # fmt: skip
+_SOURCE_ATTRS = {s.rsplit(".", 1)[-1] for s in _REQUEST_SOURCES}
 _NOT_INPUT = {"self", "cls", "request", "db", "session", "response", "background_tasks", "req"}
 
 
@@ -50,27 +53,28 @@ class Handler:
     def refs_principal(self, node: ast.AST) -> bool:
         """Whether ``node`` mentions the authenticated principal."""
         for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and sub.id in self.principal_names:
-                return True
-            if isinstance(sub, ast.Attribute | ast.Name):
-                text = dotted(sub)
-                if any(text == p or text.startswith(p + ".") for p in PRINCIPAL_EXPRS):
+            if isinstance(sub, ast.Name):
+                if sub.id in self.principal_names or sub.id in _PRINCIPAL_NAMES:
                     return True
-            if isinstance(sub, ast.Call) and call_name(sub) in _PRINCIPAL_CALLS:
+            elif isinstance(sub, ast.Attribute):
+                if sub.attr in _PRINCIPAL_ATTRS and dotted(sub) in PRINCIPAL_EXPRS:
+                    return True
+            elif isinstance(sub, ast.Call) and call_name(sub) in _PRINCIPAL_CALLS:
                 return True
         return False
 
     def is_tainted(self, node: ast.AST) -> bool:
         """Whether ``node`` carries a value the client chose."""
         for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and sub.id in self.tainted:
-                return True
-            if isinstance(sub, ast.Attribute | ast.Call | ast.Subscript):
-                text = dotted(sub.func if isinstance(sub, ast.Call) else sub)
-                if isinstance(sub, ast.Subscript):
-                    text = dotted(sub.value)
-                if any(text == s or text.startswith(s + ".") for s in _REQUEST_SOURCES):
+            if isinstance(sub, ast.Name):
+                if sub.id in self.tainted or sub.id == "kwargs":
                     return True
+            elif (
+                isinstance(sub, ast.Attribute)
+                and sub.attr in _SOURCE_ATTRS
+                and dotted(sub) in _REQUEST_SOURCES
+            ):
+                return True
         return False
 
 
@@ -180,11 +184,9 @@ def _alias_text(annotation: ast.expr | None, module: Module, project: Project) -
 
 
 def _principal(handler: Handler) -> None:
-    for node in ast.walk(handler.func):
-        if isinstance(node, ast.Attribute | ast.Name | ast.Call) and handler.refs_principal(node):
-            handler.knows_principal = True
-            break
-    for node in ast.walk(handler.func):
+    if handler.refs_principal(handler.func):
+        handler.knows_principal = True
+    for node in nodes(handler.func):
         if isinstance(node, ast.Assign) and _is_principal_value(node.value, handler):
             for target in node.targets:
                 if isinstance(target, ast.Name):
@@ -227,7 +229,7 @@ def _refuses(body: list[ast.stmt]) -> bool:
 
 def _propagate(handler: Handler) -> None:
     """Follow client values through local assignments (two passes reach most chains)."""
-    assigns = [n for n in ast.walk(handler.func) if isinstance(n, ast.Assign)]
+    assigns = [n for n in nodes(handler.func) if isinstance(n, ast.Assign)]
     for _ in range(2):
         for node in assigns:
             if handler.refs_principal(node.value) or not handler.is_tainted(node.value):

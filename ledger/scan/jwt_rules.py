@@ -31,7 +31,7 @@ from ledger.scan.jwt_api import (
     classify,
     reads_header_alg,
 )
-from ledger.scan.project import FunctionNode, Hit, Module, Project
+from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes
 from ledger.scan.values import UNKNOWN, Scope, call_name, dotted
 
 MAX_LEEWAY_SECONDS = 300
@@ -48,13 +48,12 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
     """Every JWT finding in ``module``."""
     hits: list[Hit] = []
     jwt_calls: list[tuple[JwtCall, Scope]] = []
-    for call in module.calls:
+    uses_jwt = _uses_jwt(module)
+    for call in module.calls if uses_jwt else ():
         scope = _scope(module, project, scopes, call)
         found = classify(call, module, scope)
         if found is not None:
             jwt_calls.append((found, scope))
-    if not jwt_calls and not _uses_jwt(module):
-        return hits
     verified_in: dict[FunctionNode | None, bool] = defaultdict(bool)
     for jc, scope in jwt_calls:
         if jc.op in {"decode", "decode_complete"} and not _signature_off(jc, scope):
@@ -82,7 +81,7 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
                 call, scope, verified_in[scope.func]
             ):
                 hits.append(_hit("JWT013", scope, call, "JWT payload decoded by hand"))
-        elif call_name(call) == "validate" and _is_claims_validate(call, module):
+        elif uses_jwt and call_name(call) == "validate" and _is_claims_validate(module):
             scope = _scope(module, project, scopes, call)
             _leeway(scope.call_kwargs(call).get("leeway"), call, scope, hits)
     return hits
@@ -262,7 +261,7 @@ def _updates(func: FunctionNode | None, name: str) -> dict[str, ast.expr]:
     found: dict[str, ast.expr] = {}
     if func is None:
         return found
-    for node in ast.walk(func):
+    for node in nodes(func):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -307,25 +306,23 @@ def _validated(call: ast.Call, scope: Scope, project: Project) -> bool:
     func = scope.func
     if func is None:
         return False
-    for node in ast.walk(func):
+    for node in nodes(func):
         if isinstance(node, ast.Call) and call_name(node) == "validate":
             return True
-    returned = any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(func))
+    returned = any(isinstance(n, ast.Return) and n.value is not None for n in nodes(func))
     if not returned:
         return False
     # The claims are handed back: a caller that validates them is enough.
-    for module in project.modules:
-        for other in module.calls:
-            if call_name(other) == func.name:
-                caller = module.enclosing_function(other)
-                if caller is not None and any(
-                    isinstance(n, ast.Call) and call_name(n) == "validate" for n in ast.walk(caller)
-                ):
-                    return True
+    for module, other in project.calls_named(func.name):
+        caller = module.enclosing_function(other)
+        if caller is not None and any(
+            isinstance(n, ast.Call) and call_name(n) == "validate" for n in nodes(caller)
+        ):
+            return True
     return False
 
 
-def _is_claims_validate(call: ast.Call, module: Module) -> bool:
+def _is_claims_validate(module: Module) -> bool:
     return any(origin.startswith("authlib") for origin in module.imports.values())
 
 
@@ -334,7 +331,7 @@ def _manually_checked_claims(func: FunctionNode | None) -> set[str]:
     found: set[str] = set()
     if func is None:
         return found
-    for node in ast.walk(func):
+    for node in nodes(func):
         if isinstance(node, ast.Compare):
             for side in [node.left, *node.comparators]:
                 claim = _claim_read(side)
@@ -370,7 +367,7 @@ def _only_key_selection(call: ast.Call, scope: Scope, verified_nearby: bool) -> 
     name = parent.targets[0].id
     uses = [
         n
-        for n in ast.walk(scope.func)
+        for n in nodes(scope.func)
         if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
     ]
     if not uses:

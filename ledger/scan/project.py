@@ -78,6 +78,14 @@ class Module:
         return ".".join(reversed(names))
 
 
+def nodes(func: ast.AST) -> list[ast.AST]:
+    """Every node under ``func``; computed once, since rules ask about a function many times."""
+    cached: list[ast.AST] | None = func.__dict__.get("_trailseal_nodes")
+    if cached is None:
+        cached = func.__dict__["_trailseal_nodes"] = list(ast.walk(func))
+    return cached
+
+
 @dataclass(frozen=True)
 class Hit:
     """One rule match, before suppression and fingerprinting."""
@@ -110,6 +118,8 @@ class Project:
     """Top-level packages imported anywhere, to tell which libraries are in use."""
     derived: dict[str, object] = field(default_factory=dict)
     """Whole-project facts computed once on first use (models, service summaries)."""
+    _by_suffix: dict[str, Module] | None = None
+    _calls_by_name: dict[str, list[tuple[Module, ast.Call]]] | None = None
 
     def add(self, module: Module) -> None:
         """Index one module's definitions."""
@@ -119,19 +129,60 @@ class Project:
         for origin in module.imports.values():
             self.imported_packages.add(origin.split(".", 1)[0])
 
+    def module_named(self, dotted: str) -> Module | None:
+        """The module whose path ends in the dotted name ``dotted`` (``app.core.config``)."""
+        if self._by_suffix is None:
+            self._by_suffix = {}
+            for module in self.modules:
+                parts = module.rel.removesuffix(".py").removesuffix("/__init__").split("/")
+                for i in range(len(parts)):
+                    self._by_suffix.setdefault(".".join(parts[i:]), module)
+        return self._by_suffix.get(dotted)
+
+    def calls_named(self, name: str) -> list[tuple[Module, ast.Call]]:
+        """Every call in the tree whose called name ends in ``name``."""
+        if self._calls_by_name is None:
+            self._calls_by_name = defaultdict(list)
+            for module in self.modules:
+                for call in module.calls:
+                    func = call.func
+                    last = func.attr if isinstance(func, ast.Attribute) else ""
+                    last = func.id if isinstance(func, ast.Name) else last
+                    self._calls_by_name[last].append((module, call))
+        return self._calls_by_name.get(name, [])
+
     def unique_constant(self, name: str) -> tuple[Module, ast.expr] | None:
         """The one definition of ``name`` in the tree, or None when absent or ambiguous."""
-        found = self.constants.get(name, [])
-        values = {ast.dump(value) for _, value in found}
-        return found[-1] if len(values) == 1 else None
+        key = "constant:" + name
+        if key not in self.derived:
+            found = self.constants.get(name, [])
+            values = {ast.dump(value) for _, value in found}
+            self.derived[key] = found[-1] if len(values) == 1 else None
+        result = self.derived[key]
+        return result if isinstance(result, tuple) else None
 
 
 def index_module(module: Module, project: Project) -> None:
     """Fill ``module``'s tables in one walk over its tree and add it to ``project``."""
     parents = module.parents
-    for node in ast.walk(module.tree):
-        for child in ast.iter_child_nodes(node):
+    # One pre-order pass in source order that also records parents: ast.walk plus
+    # iter_child_nodes would visit every node twice, and this walk is most of the
+    # scanner's time on ordinary code.
+    todo: list[ast.AST] = [module.tree]
+    while todo:
+        node = todo.pop()
+        children: list[ast.AST] = []
+        for name in node._fields:
+            if name == "ctx":
+                continue
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                children.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                children.append(value)
+        for child in children:
             parents[child] = node
+        todo.extend(reversed(children))
         if isinstance(node, ast.Import):
             for alias in node.names:
                 module.imports[alias.asname or alias.name.split(".")[0]] = (

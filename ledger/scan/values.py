@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ledger.scan.project import FunctionNode, Module, Project
+from ledger.scan.project import FunctionNode, Module, Project, nodes
 
 UNKNOWN: Any = object()
 """Marker for a value that cannot be determined statically."""
@@ -41,7 +41,7 @@ class Scope:
             args = func.args
             for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
                 self.params.add(arg.arg)
-            for node in ast.walk(func):
+            for node in nodes(func):
                 if isinstance(node, ast.Assign):
                     for target in node.targets:
                         if isinstance(target, ast.Name):
@@ -106,10 +106,9 @@ class Scope:
             return None
         if base.id in _SETTINGS_NAMES or expr.attr.isupper():
             origin = module.imports.get(base.id, "")
-            for other in self.project.modules:
-                dotted = other.rel.removesuffix(".py").replace("/", ".")
-                if origin and dotted.endswith(origin) and expr.attr in other.constants:
-                    return other.constants[expr.attr], other
+            other = self.project.module_named(origin) if origin else None
+            if other is not None and expr.attr in other.constants:
+                return other.constants[expr.attr], other
             found = self.project.unique_constant(expr.attr)
             if found is not None:
                 return found[1], found[0]
@@ -167,7 +166,7 @@ class Scope:
     def _subscript_stores(self, name: str) -> dict[str, ast.expr]:
         stores: dict[str, ast.expr] = {}
         assert self.func is not None
-        for node in ast.walk(self.func):
+        for node in nodes(self.func):
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     if (
