@@ -108,7 +108,10 @@ class Detector:
         self._owners: dict[tuple[str, str], str] = {}
         self._routes: dict[str, _Route] = {}
         self._ignored: dict[str, bool] = {}
-        self._flagged: set[str] = set()
+        # (subject, route) pairs caught enumerating: their reads there prove no
+        # ownership. Per route, since reading a whole catalogue says nothing
+        # about whose orders are whose.
+        self._flagged: set[tuple[str, str]] = set()
         self._next_sweep = 0.0
 
     def observe(self, request: Request) -> None:
@@ -145,7 +148,7 @@ class Detector:
         if 200 <= status < 300 or status == 304:
             key = (template, oid)
             owner = self._owners.get(key)
-            if not owner or owner in self._flagged:
+            if not owner or (owner, template) in self._flagged:
                 self._claim(key, "" if t < pair.burst_until else subject)
             elif owner != subject:
                 foreign = True
@@ -250,10 +253,14 @@ class Detector:
             )
         else:
             episode.widen(start, end, counts)
-        if pair is not None and rule in _BURST_RULES:
+        if (
+            pair is not None
+            and rule in _BURST_RULES
+            and not self._routes[template].shared(self.policy)
+        ):
             # Ids first read during a burst are not evidence of ownership.
             pair.burst_until = end + self.policy.long_window_seconds
-            self._flagged.add(subject)
+            self._flagged.add((subject, template))
 
     def _note_foreign(
         self, subject: str, source: str, template: str, oid: str, owner: str, t: float
@@ -322,7 +329,11 @@ class Detector:
             if info.shared(policy)
             or any(fnmatch.fnmatchcase(template, p) for p in policy.public_routes)
         }
-        flagged = {e.subject for e in self.episodes.values() if e.rule in _BURST_RULES}
+        flagged = {
+            (e.subject, e.route)
+            for e in self.episodes.values()
+            if e.rule in _BURST_RULES and e.route not in shared
+        }
         kept: list[Episode] = []
         for episode in self.episodes.values():
             if episode.route in shared and episode.rule in SHARED_EXEMPT:
@@ -332,13 +343,13 @@ class Detector:
             kept.append(episode)
         return sorted(kept, key=lambda e: (e.subject, e.route, e.rule))
 
-    def _foreign_stands(self, episode: Episode, flagged: set[str]) -> bool:
+    def _foreign_stands(self, episode: Episode, flagged: set[tuple[str, str]]) -> bool:
         """ENUM004 holds if enough foreign ids, from enough owners, remain.
 
         Ids whose first reader turned out to be an enumerator are dropped:
         the owner reading them later is not the one trespassing.
         """
-        owned = {oid: o for oid, o in episode.owners.items() if o not in flagged}
+        owned = {oid: o for oid, o in episode.owners.items() if (o, episode.route) not in flagged}
         owners = set(owned.values())
         if len(owned) < self.policy.foreign_min_ids or len(owners) < self.policy.foreign_min_owners:
             return False

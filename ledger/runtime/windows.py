@@ -105,6 +105,11 @@ class PairWindow:
         numbers = self.numbers
         if len(numbers) < policy.sequence_min_requests:
             return None
+        # Cheap rejection first: most readers do not end on two equal steps.
+        # A walk that qualifies is caught on the next request that does.
+        last, before, third = numbers[-1][1], numbers[-2][1], numbers[-3][1]
+        if last == before or last - before != before - third:
+            return None
         if numbers[0][0] < self.last - policy.long_window_seconds:
             return None
         if not any(item[2] for item in numbers):
