@@ -72,6 +72,7 @@ class _Rule:
     help_uri: str | None = None
     level: str | None = None
     security_severity: Any = None
+    score_severity: Severity | None = None
     tags: list[str] = field(default_factory=list)
     cwe: list[str] = field(default_factory=list)
     secret: bool = False
@@ -93,6 +94,7 @@ class _Run:
     roots: list[str] = field(default_factory=list)
     bases: dict[str, str] = field(default_factory=dict)
     artifacts: list[tuple[str, str | None]] = field(default_factory=list)
+    paths: dict[tuple[str, Any], str | None] = field(default_factory=dict)
     secret_tool: bool = False
     dynamic: bool = False
 
@@ -414,7 +416,9 @@ def _rule(raw: Any, run: _Run, sanitizer: Sanitizer) -> _Rule:
         or rule_id
     )
     properties = _obj(raw.get("properties"))
-    tags = [t for t in properties.get("tags") or [] if isinstance(t, str)][: Limits.LIST]
+    tags = [t[: Limits.PROPERTY] for t in _as_list(properties.get("tags")) if isinstance(t, str)][
+        : Limits.LIST
+    ]
     cwe = cwe_ids([*tags, *_as_list(properties.get("cwe"))])
     config = raw.get("defaultConfiguration")
     level = config.get("level") if isinstance(config, dict) else None
@@ -435,6 +439,8 @@ def _rule(raw: Any, run: _Run, sanitizer: Sanitizer) -> _Rule:
         cwe=cwe,
         messages=messages,
     )
+    if rule.security_severity is not None:
+        rule.score_severity = severity_from_score(rule.security_severity)
     rule.secret = run.secret_tool or is_secret_rule(tags, cwe)
     rule.category = _category(rule, run)
     return rule
@@ -579,9 +585,11 @@ def _message(raw: Any, rule: _Rule | None) -> str | None:
 def _severity(result: dict[str, Any], rule: _Rule | None, tally: _Tally) -> tuple[Severity, str]:
     properties = result.get("properties")
     score = properties.get("security-severity") if isinstance(properties, dict) else None
-    if score is None and rule is not None:
-        score = rule.security_severity
     level = result.get("level") or (rule.level if rule else None) or "warning"
+    if score is None and rule is not None and rule.security_severity is not None:
+        if rule.score_severity is not None:
+            return rule.score_severity, str(level)
+        score = rule.security_severity
     if score is not None:
         from_score = severity_from_score(score)
         if from_score is not None:
@@ -631,6 +639,9 @@ def _location(
     )
 
 
+_PATH_CACHE = 4096
+
+
 def _artifact_path(artifact: dict[str, Any], run: _Run, options: ReadOptions) -> str | None:
     """3.4: an artifactLocation's uri (or its artifacts[index]), made repository-relative."""
     uri = artifact.get("uri")
@@ -640,6 +651,17 @@ def _artifact_path(artifact: dict[str, Any], run: _Run, options: ReadOptions) ->
         uri, base = run.artifacts[index]
     if not isinstance(uri, str) or not uri:
         return None
+    key = (uri, base)
+    cached = run.paths.get(key, "")
+    if cached != "":
+        return cached
+    if len(run.paths) >= _PATH_CACHE:
+        run.paths.clear()
+    path = run.paths[key] = _resolve_uri(uri, base, run, options)
+    return path
+
+
+def _resolve_uri(uri: str, base: Any, run: _Run, options: ReadOptions) -> str | None:
     if isinstance(base, str) and base in run.bases and "://" not in uri and not uri.startswith("/"):
         prefix = run.bases[base]
         if base.strip("%").upper() in _ROOT_BASES or not _absolute(prefix):
@@ -742,8 +764,6 @@ def _finding(
     ):
         if result.get(source) is not None:
             properties[target] = result[source]
-    if rule and rule.tags:
-        properties["rule_tags"] = rule.tags
     if properties_raw:
         if secret:
             properties_raw = {
@@ -775,5 +795,12 @@ def _finding(
         category=category,
         help_uri=rule.help_uri if rule else None,
         suppressions=_suppressions(result.get("suppressions"), sanitizer),
-        properties=sanitizer.exact(properties),
+        properties=_with_tags(sanitizer.exact(properties), rule),
     )
+
+
+def _with_tags(properties: dict[str, Any], rule: _Rule | None) -> dict[str, Any]:
+    # Rule tags were capped once per rule; they are not re-walked per result.
+    if rule and rule.tags:
+        properties["rule_tags"] = rule.tags
+    return properties

@@ -1,0 +1,128 @@
+"""Each class of unusable input fails with one message naming file, place and problem."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FIXTURES, read_all
+
+from ledger.errors import InputError
+from ledger.ingest import registry
+
+GOOD = (FIXTURES / "bandit_toy_app.sarif").read_bytes()
+
+
+def _fails(path, options, fmt=None) -> str:
+    with pytest.raises(InputError) as info:
+        read_all(path, options, fmt)
+    message = str(info.value)
+    assert str(path) in message and "\n" not in message
+    return message
+
+
+def test_truncated(tmp_path, options):
+    path = tmp_path / "truncated.sarif"
+    path.write_bytes(GOOD[: len(GOOD) // 2])
+    assert "truncated" in _fails(path, options)
+
+
+def test_malformed_names_line_and_column(tmp_path, options):
+    path = tmp_path / "malformed.sarif"
+    path.write_bytes(b'{"version": "2.1.0", "$schema": "sarif",\n "runs": [\n  {"tool": x}]}')
+    message = _fails(path, options)
+    assert "line 3, column" in message and "malformed JSON" in message
+
+
+def test_empty(tmp_path, options):
+    path = tmp_path / "empty.sarif"
+    path.write_bytes(b"")
+    assert "is empty" in _fails(path, options)
+
+
+def test_directory(tmp_path, options):
+    assert "directory" in _fails(tmp_path, options)
+
+
+def test_deeply_nested(tmp_path, options):
+    path = tmp_path / "deep.sarif"
+    depth = 100_000
+    path.write_bytes(
+        b'{"version": "2.1.0", "runs": [{"results": [{"properties": {"a": '
+        + b"[" * depth
+        + b"]" * depth
+        + b"}}]}]}"
+    )
+    assert "nested deeper" in _fails(path, options, "sarif")
+
+
+def test_huge_field_is_capped_with_a_warning(tmp_path, options):
+    path = tmp_path / "huge.sarif"
+    text = "A" * 5_000_000
+    path.write_text(
+        '{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "t"}}, '
+        f'"results": [{{"ruleId": "R", "message": {{"text": "{text}"}}}}]}}]}}'
+    )
+    report, findings = read_all(path, options, "sarif")
+    assert len(findings[0][1].message) == 32 * 1024
+    assert any("truncated" in w for w in report.warnings)
+
+
+def test_utf16_with_bom_is_decoded(tmp_path, options):
+    path = tmp_path / "windows.sarif"
+    path.write_bytes(GOOD.decode("utf-8").encode("utf-16"))
+    _, findings = read_all(path, options)
+    assert len(findings) == 13
+
+
+def test_utf16_without_bom_is_refused(tmp_path, options):
+    path = tmp_path / "nobom.sarif"
+    path.write_bytes(GOOD.decode("utf-8").encode("utf-16-le"))
+    assert "byte order mark" in _fails(path, options, "sarif")
+
+
+def test_latin1_is_refused(tmp_path, options):
+    path = tmp_path / "latin1.json"
+    path.write_bytes('[{"RuleID": "r", "Secret": "caf\xe9"}]'.encode("latin-1"))
+    assert "UTF-8" in _fails(path, options, "gitleaks")
+
+
+def test_jsonl_mislabelled_json_is_detected_by_content(options):
+    report, _ = read_all("jsonl_three_findings.jsonl", options)
+    assert report.format == "jsonl"
+
+
+def test_jsonl_forced_through_a_json_reader(options):
+    message = _fails(FIXTURES / "jsonl_three_findings.jsonl", options, "semgrep")
+    assert "JSON Lines" in message
+
+
+def test_jsonl_bad_record_names_line_and_field(options):
+    message = _fails(FIXTURES / "jsonl_bad_severity_line_2.json", options)
+    assert "line 2" in message and "'severity'" in message
+
+
+def test_sarif_draft_version_rejected(options):
+    message = _fails(FIXTURES / "sarif_version_2_0_draft.sarif", options)
+    assert "2.0.0" in message and "2.1.0" in message
+
+
+def test_non_sarif_document_rejected(options):
+    message = _fails(FIXTURES / "not_sarif_package.json", options, "sarif")
+    assert "not a SARIF log" in message
+
+
+def test_unrecognised_format(tmp_path):
+    path = tmp_path / "notes.json"
+    path.write_text('{"hello": "world"}')
+    with pytest.raises(InputError, match="format not recognised"):
+        registry.detect_format(path)
+
+
+def test_xml_entity_expansion_refused(tmp_path, options):
+    path = tmp_path / "laughs.xml"
+    path.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
+        '<OWASPZAPReport version="1"><site><alerts><alertitem><name>&b;</name>'
+        "</alertitem></alerts></site></OWASPZAPReport>"
+    )
+    assert "entities" in _fails(path, options, "zap")

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from ledger.ingest.ci import ci_from_env
+
+
+def test_github_actions_pull_request():
+    ctx = ci_from_env(
+        {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_REPOSITORY": "acme/service",
+            "GITHUB_SHA": "a" * 40,
+            "GITHUB_REF_NAME": "12/merge",
+            "GITHUB_HEAD_REF": "feature/x",
+            "GITHUB_RUN_ID": "99",
+            "GITHUB_RUN_ATTEMPT": "2",
+            "GITHUB_SERVER_URL": "https://github.com",
+        }
+    )
+    assert (ctx.provider, ctx.repository, ctx.branch) == (
+        "github-actions",
+        "acme/service",
+        "feature/x",
+    )
+    assert ctx.pipeline_run == "99.2"
+    assert ctx.run_url == "https://github.com/acme/service/actions/runs/99/attempts/2"
+
+
+def test_gitlab():
+    ctx = ci_from_env(
+        {
+            "GITLAB_CI": "true",
+            "CI_PROJECT_PATH": "group/sub/project",
+            "CI_COMMIT_SHA": "b" * 40,
+            "CI_COMMIT_REF_NAME": "main",
+            "CI_PIPELINE_ID": "1234",
+            "CI_JOB_URL": "https://gitlab.example.com/group/sub/project/-/jobs/5",
+        }
+    )
+    assert ctx.repository == "group/sub/project" and ctx.branch == "main"
+    assert ctx.pipeline_run == "1234" and ctx.run_url.endswith("/jobs/5")
+
+
+def test_jenkins_drops_credentials_and_origin_prefix():
+    ctx = ci_from_env(
+        {
+            "JENKINS_URL": "https://ci.example.com/",
+            "GIT_URL": "https://user:s3cret@git.example.com/acme/service.git",
+            "GIT_COMMIT": "c" * 40,
+            "GIT_BRANCH": "origin/release",
+            "BUILD_TAG": "jenkins-service-17",
+            "BUILD_URL": "https://bot:tok@ci.example.com/job/service/17/",
+        }
+    )
+    assert ctx.repository == "acme/service" and ctx.branch == "release"
+    assert ctx.run_url == "https://ci.example.com/job/service/17/"
+    assert "s3cret" not in ctx.model_dump_json() and "tok" not in (ctx.run_url or "")
+
+
+def test_circleci():
+    ctx = ci_from_env(
+        {
+            "CIRCLECI": "true",
+            "CIRCLE_PROJECT_USERNAME": "acme",
+            "CIRCLE_PROJECT_REPONAME": "service",
+            "CIRCLE_SHA1": "d" * 40,
+            "CIRCLE_BRANCH": "main",
+            "CIRCLE_WORKFLOW_ID": "wf-1",
+            "CIRCLE_BUILD_URL": "https://circleci.com/gh/acme/service/8",
+        }
+    )
+    assert (ctx.repository, ctx.pipeline_run) == ("acme/service", "wf-1")
+
+
+def test_buildkite_scp_repo_and_job_url():
+    ctx = ci_from_env(
+        {
+            "BUILDKITE": "true",
+            "BUILDKITE_REPO": "git@github.com:acme/service.git",
+            "BUILDKITE_COMMIT": "e" * 40,
+            "BUILDKITE_BRANCH": "main",
+            "BUILDKITE_BUILD_ID": "uuid-1",
+            "BUILDKITE_BUILD_URL": "https://buildkite.com/acme/service/builds/3",
+            "BUILDKITE_JOB_ID": "job-9",
+        }
+    )
+    assert ctx.repository == "acme/service"
+    assert ctx.run_url == "https://buildkite.com/acme/service/builds/3#job-9"
+
+
+def test_azure_pipelines():
+    ctx = ci_from_env(
+        {
+            "TF_BUILD": "True",
+            "BUILD_REPOSITORY_NAME": "acme/service",
+            "BUILD_SOURCEVERSION": "f" * 40,
+            "BUILD_SOURCEBRANCH": "refs/heads/feature/y",
+            "BUILD_BUILDID": "77",
+            "SYSTEM_COLLECTIONURI": "https://dev.azure.com/acme/",
+            "SYSTEM_TEAMPROJECT": "Platform",
+        }
+    )
+    assert ctx.branch == "feature/y" and ctx.pipeline_run == "77"
+    assert ctx.run_url == "https://dev.azure.com/acme/Platform/_build/results?buildId=77"
+
+
+def test_outside_ci_is_empty():
+    assert ci_from_env({"HOME": "/root"}).provider is None

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from conftest import FIXTURES, read_all
+
+from ledger.ingest.formats.sarif import SarifReader
+
+
+def test_bandit_sarif_from_the_real_tool(options):
+    report, findings = read_all("bandit_toy_app.sarif", options)
+    assert report.format == "sarif"
+    assert [r.tool for r in report.runs] == ["Bandit"]
+    assert report.runs[0].successful and report.runs[0].complete
+    assert len(findings) == 13
+    by_rule = {f.rule_id: f for _, f in findings}
+    shell = by_rule["B602"]
+    assert shell.severity == "high" and shell.cwe == ["CWE-78"]
+    assert shell.location is not None and shell.location.path == "src/app.py"
+    assert shell.location.start_line == 15
+    assert shell.help_uri and shell.help_uri.startswith("https://bandit.readthedocs.io/")
+    # B105 is CWE-259, a hard-coded password: a secret rule.
+    password = by_rule["B105"]
+    assert password.category == "secret"
+    assert password.location and password.location.snippet.startswith("hmac-sha256:")
+
+
+def test_semgrep_sarif_suppression_placeholder_and_secret(options):
+    report, findings = read_all("semgrep_toy_app.sarif", options)
+    assert report.runs[0].tool == "Semgrep OSS"
+    # Logged-out Semgrep writes "requires login" for every fingerprint.
+    assert "requires login" in report.untrusted_fingerprints
+    suppressed = [f for _, f in findings if f.suppressions]
+    assert len(suppressed) == 1 and suppressed[0].suppressions[0].kind == "inSource"
+    secret = next(f for _, f in findings if f.rule_id == "python-hardcoded-aws-key")
+    assert secret.category == "secret"
+    assert "AKIA" not in secret.model_dump_json()
+
+
+def test_extensions_levels_messages_paths_and_runs(options):
+    report, findings = read_all("sarif_two_runs_extensions_suppressions.sarif", options)
+    assert [r.tool for r in report.runs] == ["ExampleScanner", "SecondTool"]
+    assert report.runs[0].category == "nightly/example"
+    assert report.runs[0].tool_version == "3.1.0"
+    assert report.runs[1].successful is False
+    assert report.untrusted_fingerprints == {"dup"}
+    assert [(i, f.rule_id) for i, f in findings] == [
+        (0, "EXT001"),
+        (0, "DRV002"),
+        (0, "SECRET01"),
+        (1, "X1"),
+        (1, "X2"),
+    ]  # the 'pass' result is skipped
+    ext, drv, secret, no_location, bogus = (f for _, f in findings)
+
+    # Rule from tool.extensions[0] by rule.index; security-severity beats level.
+    assert ext.title == "SqlInjection" and ext.severity == "critical" and ext.cwe == ["CWE-89"]
+    assert ext.message == "Query q built from user input at line 42"
+    assert ext.location.path == "src/db layer/query.py"  # file URI made relative, %20 decoded
+    assert ext.location.logical == "db.query.run"
+    assert ext.suppressions[0].status == "underReview"
+    assert ext.suppressions[0].justification == "tracked in ticket 7"
+    assert ext.properties["baseline_state"] == "unchanged"
+    assert ext.properties["result"] == {"score": "0.75", "big": "123456789012345678901234567890"}
+    assert ext.fingerprint == "abc123"
+
+    # Result level 'note' wins over the rule default; messageStrings with arguments.
+    assert drv.severity == "low" and drv.message == "Call to eval()"
+    assert drv.location.path == "lib/util.py"
+
+    assert secret.category == "secret" and "AKIAIOSFODNN7EXAMPLE" not in secret.model_dump_json()
+    assert secret.location.path == "config/settings.py"
+
+    assert no_location.location is None
+    assert bogus.severity == "medium" and bogus.message == "**bold** finding"
+    assert any("unknown level" in w for w in report.warnings)
+    assert any("no location" in w for w in report.warnings)
+
+
+def test_runs_without_locations_messages_or_results(options):
+    report, findings = read_all("sarif_two_runs_no_locations.sarif", options)
+    assert [r.tool for r in report.runs] == ["alpha", "beta", "gamma"]
+    assert [r.complete for r in report.runs] == [True, True, False]
+    assert len(findings) == 2
+    assert all(f.location is None and f.message is None for _, f in findings)
+    assert any("no message text" in w for w in report.warnings)
+
+
+def test_detection_by_content():
+    head = (FIXTURES / "bandit_toy_app.sarif").read_bytes()[:65536]
+    assert SarifReader().detect(head)
+    assert not SarifReader().detect((FIXTURES / "bandit_toy_app.json").read_bytes())

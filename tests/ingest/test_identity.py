@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import pytest
+
+from ledger.ingest.identity import (
+    finding_identity,
+    normalise_message,
+    normalise_path,
+    normalise_snippet,
+)
+from schemas.finding import Finding, Location
+
+
+def _finding(**changes) -> Finding:
+    base = {
+        "tool": "Bandit",
+        "rule_id": "B602",
+        "severity": "high",
+        "title": "subprocess_popen_with_shell_equals_true",
+        "message": "subprocess call with shell=True identified at line 15",
+        "location": Location(path="src/app.py", start_line=15, snippet="call(cmd, shell=True)"),
+    }
+    base.update(changes)
+    return Finding(**base)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("file:///ci/checkout/src/app.py", "src/app.py"),
+        ("/ci/checkout/src/app.py", "src/app.py"),
+        ("src%20dir/a%2Bb.py", "src dir/a+b.py"),
+        ("src\\win\\file.cs", "src/win/file.cs"),
+        ("./src/./app.py", "src/app.py"),
+        ("src//app.py", "src/app.py"),
+        ("file:///C:/agent/_work/1/s/src/Program.cs", "src/Program.cs"),
+        ("https://example.com/a?b=1", "https://example.com/a?b=1"),
+        ("/elsewhere/app.py", "/elsewhere/app.py"),
+    ],
+)
+def test_normalise_path(raw, expected):
+    assert normalise_path(raw, repo_root="/ci/checkout", bases=["C:/agent/_work/1/s/"]) == expected
+
+
+def test_line_shift_and_reformatting_keep_identity():
+    original = _finding()
+    shifted = _finding(
+        message="subprocess call with shell=True identified at line 27",
+        location=Location(path="./src/app.py", start_line=27, snippet="call(cmd,   shell=True)\n"),
+    )
+    assert finding_identity(original, trust_fingerprint=False) == finding_identity(
+        shifted, trust_fingerprint=False
+    )
+
+
+def test_different_code_or_rule_or_path_changes_identity():
+    ident = finding_identity(_finding(), trust_fingerprint=False)
+    assert ident != finding_identity(_finding(rule_id="B603"), trust_fingerprint=False)
+    other_path = _finding(location=Location(path="src/other.py", snippet="call(cmd, shell=True)"))
+    assert ident != finding_identity(other_path, trust_fingerprint=False)
+    other_code = _finding(location=Location(path="src/app.py", snippet="call(x, shell=True)"))
+    assert ident != finding_identity(other_code, trust_fingerprint=False)
+
+
+def test_message_used_when_no_snippet_with_line_numbers_removed():
+    a = _finding(location=Location(path="a.py", start_line=3), message="bad thing on line 3")
+    b = _finding(location=Location(path="a.py", start_line=9), message="bad thing on line 9")
+    assert finding_identity(a, trust_fingerprint=False) == finding_identity(
+        b, trust_fingerprint=False
+    )
+    assert normalise_message("see a.py:12:4 and lines 3-5") == "see a.py:N and lines N"
+
+
+def test_trusted_fingerprint_is_used_and_placeholder_is_not():
+    a = _finding(fingerprint="f1")
+    b = _finding(fingerprint="f1", location=Location(path="moved.py", snippet="changed"))
+    assert finding_identity(a, trust_fingerprint=True) == finding_identity(
+        b, trust_fingerprint=True
+    )
+    assert finding_identity(a, trust_fingerprint=False) != finding_identity(
+        b, trust_fingerprint=False
+    )
+    login = _finding(fingerprint="requires login")
+    assert finding_identity(login, trust_fingerprint=True) == finding_identity(
+        _finding(), trust_fingerprint=False
+    )
+
+
+def test_snippet_line_number_gutter_removed():
+    assert normalise_snippet("14 x = 1\n15 y = 2\n") == "x = 1 y = 2"
+
+
+def test_identity_is_hex_sha256():
+    ident = finding_identity(_finding(), trust_fingerprint=False)
+    assert len(ident) == 64 and int(ident, 16) >= 0
