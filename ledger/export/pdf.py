@@ -1077,7 +1077,7 @@ class _Builder:
                     ]
                     for f in open_rows
                 ],
-                [1.3, 0.8, 0.9, 2.4, 2.4, 1.0, 1.0],
+                [1.3, 0.8, 0.9, 2.3, 2.2, 1.0, 1.3],
                 severity_column=1,
             )
 
