@@ -11,17 +11,17 @@ import os
 import traceback
 from typing import Annotated, Any
 
-import click
 import typer
 import typer.core
 
-from cli import commands, findings, ingest, runtime, scan
+from cli import commands, findings, ingest, keys, proofs, runtime, scan
 from ledger.errors import TrailsealError
+
 
 class _Group(typer.core.TyperGroup):
     """Turns expected errors into one short message and their exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer._click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TrailsealError as exc:
@@ -67,6 +67,8 @@ def main(
 commands.register(app)
 ingest.register(app)
 findings.register(app)
+keys.register(app)
+proofs.register(app)
 scan.register(app)
 runtime.register(app)
 

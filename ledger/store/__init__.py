@@ -185,20 +185,42 @@ class Store:
         row = conn.execute(t.entries.select().order_by(t.entries.c.seq.desc()).limit(1)).first()
         return EntryRow(*row) if row else None
 
+    def _insert_many(
+        self, conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
+    ) -> None:
+        """Bulk insert through a textual statement.
+
+        Column values here are already str, int or bytes, so SQLAlchemy's
+        per-value type processing is skipped: on the append path it cost
+        more than the database itself.
+        """
+        if not rows:
+            return
+        names = list(rows[0])
+        statement = sa.text(
+            f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608 (our own names)
+            f"VALUES ({', '.join(':' + n for n in names)})"
+        )
+        for start in range(0, len(rows), _CHUNK):
+            conn.execute(statement, list(rows[start : start + _CHUNK]))
+
     def insert_entries(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            conn.execute(t.entries.insert(), list(rows))
+        self._insert_many(conn, t.entries, rows)
 
     def iter_entries(
         self, conn: Connection, start: int = 0, stop: int | None = None
     ) -> Iterator[EntryRow]:
         """Entries with ``start <= seq < stop`` in order, read in chunks."""
+        # A textual query: rows come back as the driver's bytes and ints with
+        # no per-value processing, which matters when verifying millions.
+        query = sa.text(
+            "SELECT seq, kind, time, leaf_hash, envelope, body, salt FROM entries "
+            "WHERE seq >= :cursor AND seq < :stop ORDER BY seq LIMIT :limit"
+        )
         cursor = start
-        while stop is None or cursor < stop:
-            query = t.entries.select().where(t.entries.c.seq >= cursor)
-            if stop is not None:
-                query = query.where(t.entries.c.seq < stop)
-            rows = conn.execute(query.order_by(t.entries.c.seq).limit(_CHUNK * 5)).all()
+        end = stop if stop is not None else 2**62
+        while cursor < end:
+            rows = conn.execute(query, {"cursor": cursor, "stop": end, "limit": _CHUNK * 10}).all()
             if not rows:
                 return
             for row in rows:
@@ -286,10 +308,9 @@ class Store:
         changed_findings: Sequence[dict[str, Any]],
     ) -> None:
         """Write a batch's changes to the derived tables."""
-        if artifact_rows:
-            conn.execute(t.artifacts.insert(), list(artifact_rows))
-        for start in range(0, len(new_findings), _CHUNK):
-            conn.execute(t.findings.insert(), list(new_findings[start : start + _CHUNK]))
+        self._insert_many(conn, t.artifacts, artifact_rows)
+        columns = [c.name for c in t.findings.c]
+        self._insert_many(conn, t.findings, [{c: row[c] for c in columns} for row in new_findings])
         if changed_findings:
             keys = ("scope", "identity")
             values: dict[str, Any] = {

@@ -1,0 +1,134 @@
+"""``trailseal ingest``: record artifact files, each as one atomic batch."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.commands import (
+    DbOption,
+    JsonOption,
+    WitnessOption,
+    emit_json,
+    home,
+    open_ledger,
+    say,
+    signer,
+    write_witnesses,
+)
+
+
+def ingest_paths(
+    paths: list[Path],
+    fmt: str | None = None,
+    json_output: bool = False,
+    *,
+    db: str | None = None,
+    overrides: dict[str, str | None] | None = None,
+) -> int:
+    """Ingest files one by one and report each; returns the exit code.
+
+    A rejected file does not stop the others: each lands whole or not at all.
+    Exit 0 when every file was recorded or was a duplicate, 2 when any was
+    rejected.
+    """
+    from ledger.errors import InputError, TrailsealError
+    from ledger.ingest.ci import ci_from_env
+    from ledger.ingest.pipeline import Outcome, ingest_file
+    from ledger.keys import load_redaction_key
+
+    ledger = open_ledger(db)
+    key = signer()
+    redaction_key = load_redaction_key(home() / "redaction.key")
+    ci = ci_from_env(os.environ)
+    if overrides:
+        ci = ci.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    exit_code = 0
+    for path in paths:
+        try:
+            outcome = ingest_file(
+                ledger,
+                key,
+                path,
+                ci=ci,
+                redaction_key=redaction_key,
+                fmt=fmt,
+                display_name=str(path),
+            )
+        except InputError as exc:
+            outcome = Outcome(file=str(path), status="rejected", format=fmt, error=str(exc))
+            exit_code = 2
+        except TrailsealError:
+            raise
+        _report(outcome, json_output)
+    return exit_code
+
+
+def _report(outcome: Any, json_output: bool) -> None:
+    if json_output:
+        emit_json(outcome.as_json())
+    if outcome.status == "rejected":
+        say(f"rejected: {outcome.error}")
+        return
+    if outcome.status == "duplicate":
+        say(
+            f"duplicate: {outcome.file} (sha256 {outcome.sha256}) was recorded before, "
+            f"at entry {outcome.first_seq}; nothing written"
+        )
+        return
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.counts.items())) or "no findings"
+    say(
+        f"recorded: {outcome.file} ({outcome.format}, sha256 {outcome.sha256[:16]}...): "
+        f"{outcome.results} results, {outcome.entries} entries from {outcome.first_seq} ({counts})"
+    )
+    for warning in outcome.warnings[:10]:
+        say(f"  warning: {warning}")
+
+
+def record_snapshot(kind: str, name: str, document: dict[str, Any], db: str | None = None) -> None:
+    """Record a standalone document (a JWKS seen at a run, say) as its own entry."""
+    from ledger.ingest.pipeline import record_document
+
+    ledger = open_ledger(db)
+    seq = record_document(ledger, signer(), kind, {"name": name, "document": document})
+    say(f"recorded {kind} snapshot {name} as entry {seq}")
+
+
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Artifact files to record.")],
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Force the input format (sarif, bandit, semgrep, gitleaks, trivy, zap, "
+            "jsonl) instead of detecting it from the content.",
+        ),
+    ] = None,
+    repo: Annotated[str | None, typer.Option(help="Repository, overriding CI detection.")] = None,
+    commit: Annotated[str | None, typer.Option(help="Commit, overriding CI detection.")] = None,
+    branch: Annotated[str | None, typer.Option(help="Branch, overriding CI detection.")] = None,
+    run_url: Annotated[
+        str | None, typer.Option("--run-url", help="CI run URL, overriding CI detection.")
+    ] = None,
+    witness: WitnessOption = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record scanner artifacts in the ledger; each file lands whole or not at all.
+
+    With --json, one object per file on stdout: file, status (recorded,
+    duplicate, rejected), format, results, entries, error. Exit 0 when all
+    were recorded or duplicates, 2 when any was rejected.
+    """
+    overrides = {"repository": repo, "commit": commit, "branch": branch, "run_url": run_url}
+    code = ingest_paths(files, format, json_output, db=db, overrides=overrides)
+    if witness:
+        write_witnesses(open_ledger(db).head().note, witness)
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ingest)

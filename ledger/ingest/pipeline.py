@@ -1,0 +1,290 @@
+"""From a file to entries: provenance, identity, lifecycle, one atomic batch.
+
+For one artifact file, under the ledger's append lock:
+
+1. hash the raw bytes; the same bytes already recorded for the same
+   repository are a duplicate and nothing is written (CI retries never
+   double-count);
+2. read it with its format's reader (:mod:`ledger.ingest.registry`);
+3. give each finding its identity (:mod:`ledger.ingest.identity`) within its
+   scope, the repository, tool and automation category of its run;
+4. write one ``finding`` entry per result, with the lifecycle event it is:
+   ``new``, ``seen`` or ``reopened``; an ``acceptance`` entry the first time
+   a suppressed finding is seen;
+5. when every run of a scope in the file succeeded and was complete, write a
+   ``finding-fixed`` entry for each finding of that scope still open and not
+   seen; a failed or partial run closes nothing;
+6. write the ``artifact`` entry: digest, provenance, runs and counts.
+
+The batch and its checkpoint commit together; an error anywhere leaves the
+ledger as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ledger import canonical
+from ledger.errors import InputError
+from ledger.ingest import identity, registry
+from ledger.ingest.base import ReadOptions, RunInfo
+from ledger.ingest.redact import make_redactor
+from ledger.ledger import Clock, Ledger, utc_now
+from ledger.note import NoteSigner
+from ledger.projection import OPEN_STATUSES
+from schemas.artifact import Artifact, CIContext
+
+log = logging.getLogger(__name__)
+
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass
+class Outcome:
+    """What happened to one file; the fields of ``trailseal ingest --json``."""
+
+    file: str
+    status: str
+    format: str | None = None
+    results: int = 0
+    entries: int = 0
+    error: str | None = None
+    sha256: str | None = None
+    first_seq: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "status": self.status,
+            "format": self.format,
+            "results": self.results,
+            "entries": self.entries,
+            "error": self.error,
+            "sha256": self.sha256,
+            "first_seq": self.first_seq,
+            "counts": self.counts,
+            "warnings": self.warnings,
+        }
+
+
+class _Duplicate(Exception):
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a file's raw bytes, read in chunks."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not an artifact file")
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_HASH_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read: {exc.strerror}") from None
+    return digest.hexdigest(), size
+
+
+def scope_of(repository: str | None, run: RunInfo) -> dict[str, Any]:
+    """A run's scope: repository + tool + automation category, and its id."""
+    key = [repository or "", run.tool, run.category or ""]
+    scope_id = hashlib.sha256(canonical.dumps(key)).hexdigest()
+    return {"id": scope_id, "repository": repository, "tool": run.tool, "category": run.category}
+
+
+class _Occurrences:
+    """Gives repeated identities within one artifact distinct, stable suffixes."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, set[str]] = defaultdict(set)
+        self._counts: dict[tuple[str, str], int] = defaultdict(int)
+
+    def claim(self, scope_id: str, ident: str) -> str:
+        base = ident
+        self._counts[(scope_id, base)] += 1
+        n = self._counts[(scope_id, base)]
+        if n > 1:
+            ident = hashlib.sha256(f"{base}#{n}".encode()).hexdigest()
+        self.seen[scope_id].add(ident)
+        return ident
+
+
+def ingest_file(
+    ledger: Ledger,
+    signer: NoteSigner,
+    path: Path,
+    *,
+    ci: CIContext,
+    redaction_key: bytes,
+    fmt: str | None = None,
+    display_name: str | None = None,
+    repo_root: str | None = None,
+    clock: Clock = utc_now,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> Outcome:
+    """Record one artifact file as one batch. Raises :class:`InputError` for bad input."""
+    name = display_name or str(path)
+    outcome = Outcome(file=name, status="rejected")
+    sha256, size = file_digest(path)
+    outcome.sha256 = sha256
+    reader = registry.get_reader(fmt) if fmt else registry.detect_format(path)
+    outcome.format = reader.name
+    report = reader.read(
+        path, ReadOptions(redact=make_redactor(redaction_key), repo_root=repo_root)
+    )
+    if not report.runs:
+        raise InputError(f"{name}: the artifact describes no tool run")
+    untrusted: set[str] = report.untrusted_fingerprints
+    repository = ci.repository
+    scopes = [scope_of(repository, run) for run in report.runs]
+    counts: dict[str, int] = defaultdict(int)
+    occurrences = _Occurrences()
+    try:
+        with ledger.batch(signer, clock) as batch:
+            # (1) duplicate artifact: nothing to write.
+            earlier = ledger.store.artifact_seq(batch.conn, sha256, repository or "")
+            if earlier is not None:
+                raise _Duplicate(earlier)
+            projection = batch.projection
+            outcome.first_seq = batch.start
+
+            # (3, 4) one entry per result.
+            for run_index, finding in report.findings:
+                scope = scopes[run_index]
+                trust = finding.fingerprint is not None and finding.fingerprint not in untrusted
+                ident = occurrences.claim(
+                    scope["id"], identity.finding_identity(finding, trust_fingerprint=trust)
+                )
+                row = projection.finding(scope["id"], ident)
+                if row is None:
+                    event = "new"
+                elif row["status"] == "fixed":
+                    event = "reopened"
+                else:
+                    event = "seen"
+                body = {
+                    "scope": scope,
+                    "identity": ident,
+                    "artifact": sha256,
+                    "event": event,
+                    "finding": finding.model_dump(mode="json", exclude_none=True),
+                }
+                batch.append("finding", body)
+                counts[event] += 1
+                outcome.results += 1
+                if finding.suppressions and (row is None or row["acceptance"] == "none"):
+                    suppression = finding.suppressions[0].model_dump(mode="json")
+                    batch.append(
+                        "acceptance",
+                        {
+                            "scope": scope,
+                            "identity": ident,
+                            "artifact": sha256,
+                            "suppression": suppression,
+                        },
+                    )
+                    counts["acceptance"] += 1
+
+            # (5) fixed: only on complete, successful runs of the scope.
+            closing = _closing_scopes(report.runs, scopes)
+            for scope in closing:
+                stored = ledger.store.finding_rows(batch.conn, scope["id"], OPEN_STATUSES)
+                for ident in [row["identity"] for row in stored]:
+                    if ident in occurrences.seen[scope["id"]]:
+                        continue
+                    current = projection.finding(scope["id"], ident)
+                    if current is None or current["status"] not in OPEN_STATUSES:
+                        continue
+                    batch.append(
+                        "finding-fixed",
+                        {
+                            "scope": scope,
+                            "identity": ident,
+                            "artifact": sha256,
+                            "event": "fixed",
+                        },
+                    )
+                    counts["fixed"] += 1
+
+            # (6) the artifact itself, with what this batch did.
+            tools = sorted({run.tool for run in report.runs})
+            artifact = Artifact(
+                sha256=sha256,
+                size=size,
+                name=name,
+                format=reader.name,
+                tool=", ".join(tools),
+                tool_version=report.runs[0].tool_version,
+                category=report.runs[0].category,
+                ci=ci,
+                successful=all(run.successful for run in report.runs),
+                complete=all(run.complete for run in report.runs),
+                results=outcome.results,
+            )
+            warnings = list(report.warnings)
+            for run in report.runs:
+                warnings.extend(run.warnings)
+            batch.append(
+                "artifact",
+                {
+                    "artifact": artifact.model_dump(mode="json", exclude_none=True),
+                    "runs": [
+                        {
+                            "scope": scope,
+                            "tool_version": run.tool_version,
+                            "successful": run.successful,
+                            "complete": run.complete,
+                            "closes_findings": scope in closing,
+                        }
+                        for run, scope in zip(report.runs, scopes, strict=True)
+                    ],
+                    "counts": dict(sorted(counts.items())),
+                    "warnings": warnings[:100],
+                },
+            )
+            outcome.entries = batch.size - batch.start
+            outcome.warnings = warnings
+            if on_batch is not None:
+                on_batch(batch.start, batch.size)
+    except _Duplicate as dup:
+        outcome.status = "duplicate"
+        outcome.first_seq = dup.seq
+        outcome.entries = 0
+        outcome.results = 0
+        return outcome
+    outcome.status = "recorded"
+    outcome.counts = dict(counts)
+    log.info("recorded %s: %d results, %d entries", sha256[:16], outcome.results, outcome.entries)
+    return outcome
+
+
+def _closing_scopes(runs: list[RunInfo], scopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Scopes whose every run in this artifact was successful and complete."""
+    verdict: dict[str, bool] = {}
+    by_id: dict[str, dict[str, Any]] = {}
+    for run, scope in zip(runs, scopes, strict=True):
+        ok = run.successful and run.complete
+        verdict[scope["id"]] = verdict.get(scope["id"], True) and ok
+        by_id[scope["id"]] = scope
+    return [by_id[s] for s, ok in verdict.items() if ok]
+
+
+def record_document(
+    ledger: Ledger, signer: NoteSigner, kind: str, body: dict[str, Any], clock: Clock = utc_now
+) -> int:
+    """Append one standalone entry (a JWKS snapshot, an export record) as its own batch."""
+    with ledger.batch(signer, clock) as batch:
+        return batch.append(kind, body)
