@@ -535,6 +535,8 @@ def draw_edit(data: st.DataObject, world: World) -> Mutation:
             seqs.add(world.count)
         if size == world.count:
             seqs.add(world.sealed_before(size))
+        # Where it was, a batch is left without its checkpoint.
+        seqs.add(max(size - 1, 0))
         statuses = {Status.TAMPERED, Status.UNKNOWN_KEY, Status.TRUNCATED, Status.UNSEALED}
         return Mutation(name, apply, statuses, seqs)
     return expect_derived(world, name, apply, table, row, {**row, column: value})
