@@ -46,32 +46,54 @@ def dumps(value: Any) -> bytes:
 
 
 def _needs_utf16_sort(value: Any) -> bool:
-    """Check numbers are exact, and report whether any key is beyond the BMP."""
+    """Check numbers are exact, and report whether any key is beyond the BMP.
+
+    Leaves are checked where they stand rather than pushed on the stack:
+    most of a record is strings, and this walk runs once per entry.
+    """
     found = False
     stack = [value]
-    pop, push, extend = stack.pop, stack.append, stack.extend
     while stack:
-        item = pop()
+        item = stack.pop()
         cls = type(item)
-        if cls is str or item is None or cls is bool:
-            continue
         if cls is dict:
             for key, child in item.items():
                 if type(key) is not str:
                     raise CanonicalizationError(f"object key {key!r} is not a string")
                 if not key.isascii() and max(key) > "\uffff":
                     found = True
-                push(child)
+                kind = type(child)
+                if kind is str or child is None or kind is bool:
+                    continue
+                if kind is dict or kind is list or kind is tuple:
+                    stack.append(child)
+                else:
+                    _check_scalar(child)
         elif cls is list or cls is tuple:
-            extend(item)
-        elif cls is int:
-            if not -_MAX <= item <= _MAX:
-                raise CanonicalizationError(f"integer {item} is outside the exact JSON range")
-        elif cls is float:
-            raise CanonicalizationError(f"floating-point number {item!r} is not allowed")
+            for child in item:
+                kind = type(child)
+                if kind is str or child is None or kind is bool:
+                    continue
+                if kind is dict or kind is list or kind is tuple:
+                    stack.append(child)
+                else:
+                    _check_scalar(child)
         else:
-            raise CanonicalizationError(f"{cls.__name__} is not a JSON value")
+            _check_scalar(item)
     return found
+
+
+def _check_scalar(item: Any) -> None:
+    cls = type(item)
+    if cls is str or item is None or cls is bool:
+        return
+    if cls is int:
+        if not -_MAX <= item <= _MAX:
+            raise CanonicalizationError(f"integer {item} is outside the exact JSON range")
+    elif cls is float:
+        raise CanonicalizationError(f"floating-point number {item!r} is not allowed")
+    else:
+        raise CanonicalizationError(f"{cls.__name__} is not a JSON value")
 
 
 def _utf16_key(key: str) -> bytes:

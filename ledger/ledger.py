@@ -23,7 +23,7 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -55,6 +55,11 @@ def utc_now() -> datetime:
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds: fixed width, so it sorts as text."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Read a time written by :func:`format_time`."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def envelope_bytes(seq: int, kind: str, time: str, prev: str, body_hash: str) -> bytes:
@@ -122,7 +127,13 @@ class Batch:
         self.projection = Projection(_ScopeCache(store, conn).get)
         self.rebuild_derived = False
         # One time for the whole batch: its entries become visible together.
-        self.time = format_time(clock())
+        # Batch times strictly increase, so verification can tell where each
+        # batch ends and insist on its checkpoint there.
+        moment = clock()
+        if last is not None:
+            floor = parse_time(last.time) + timedelta(microseconds=1)
+            moment = max(moment, floor)
+        self.time = format_time(moment)
 
     def append(self, kind: str, body: dict[str, Any]) -> int:
         """Add an entry; returns its sequence number. Written at commit, or not at all."""

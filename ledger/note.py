@@ -30,7 +30,12 @@ _SIGNATURE_LINE = re.compile(r"^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$")
 
 
 def _b64decode(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"), validate=True)
+    """Strict standard base64; raises ``binascii.Error`` for anything else."""
+    try:
+        data = text.encode("ascii")
+    except UnicodeEncodeError:
+        raise binascii.Error("base64 text holds non-ASCII characters") from None
+    return base64.b64decode(data, validate=True)
 
 
 def key_id(name: str, public_key: bytes) -> int:
@@ -197,7 +202,10 @@ def parse_note(data: str) -> SignedNote:
         match = _SIGNATURE_LINE.match(line)
         if not match:
             raise VerificationError("the note has a malformed signature line")
-        blob = _b64decode(match.group(2))
+        try:
+            blob = _b64decode(match.group(2))
+        except binascii.Error:
+            raise VerificationError("the note has a signature that is not valid base64") from None
         if len(blob) < 5:
             raise VerificationError("the note has a signature too short to hold a key id")
         signatures.append(Signature(match.group(1), int.from_bytes(blob[:4], "big"), blob[4:]))

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 OPEN_STATUSES = ("open", "reopened")
+REPLAYED_KINDS = frozenset(("artifact", "finding", "finding-fixed", "acceptance"))
+"""Entry kinds that change the derived state; others leave it as it is."""
 
 # Which events are possible from which status (None: never seen before).
 _ALLOWED: dict[str, tuple[str | None, ...]] = {

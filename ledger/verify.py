@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -45,9 +46,9 @@ from sqlalchemy.engine import Connection
 
 from ledger import merkle
 from ledger.errors import TrailsealError, VerificationError
-from ledger.ledger import ERASURE_KIND, GENESIS_PREV, Ledger
+from ledger.ledger import ERASURE_KIND, GENESIS_PREV, Ledger, envelope_bytes
 from ledger.note import CheckpointBody, NoteVerifier, SignedNote, parse_note
-from ledger.projection import Projection, ProjectionError
+from ledger.projection import REPLAYED_KINDS, Projection, ProjectionError
 from ledger.store import EntryRow
 from ledger.trust import REVOCATION_KIND, ROTATION_KIND, TrustPolicy
 
@@ -234,7 +235,10 @@ class _Run:
         result = self.result
         rows = self.store.checkpoints(self.conn)
         result.checkpoints = len(rows)
-        notes = {row.size: (row.note, bytes(row.frontier)) for row in rows}
+        notes: dict[int, tuple[Any, Any]] = {row.size: (row.note, row.frontier) for row in rows}
+        if self.store.min_seq(self.conn) < 0:
+            self.fail(Status.TAMPERED, 0, "sequence", "a row has a negative sequence number")
+            return
         self._prescan()
 
         start, frontier, prev = 0, merkle.Frontier(), GENESIS_PREV
@@ -249,13 +253,32 @@ class _Run:
         wanted = set(notes) | kept_sizes
         roots: dict[int, bytes] = {start: frontier.root()}
         signed_roots: dict[int, bytes] = {}
+        if start == 0 and 0 not in notes:
+            self.fail(Status.TAMPERED, 0, "checkpoint", "the ledger's first checkpoint is missing")
+            return
         if start in notes and not self._checkpoint(start, notes[start], frontier, signed_roots):
             return
         expected = start
+        batch_time = None
+        fast = _FastPath(self.projection)
         for entry in self.store.iter_entries(self.conn, start):
-            if not self._entry(entry, expected, prev):
+            # Checks 2 to 5 in one comparison when the entry is ordinary; any
+            # difference goes through the step-by-step checks, which name it.
+            if not fast.accepts(entry, expected, prev) and not self._entry(entry, expected, prev):
                 return
-            leaf = bytes(entry.leaf_hash)
+            # Entries of one batch share a time, and batch times increase, so a
+            # change of time marks a batch boundary, where a checkpoint must be.
+            if entry.time != batch_time:
+                if batch_time is not None and expected not in notes:
+                    self.fail(
+                        Status.TAMPERED,
+                        expected - 1,
+                        "checkpoint",
+                        f"the checkpoint sealing entries up to {expected - 1} is missing",
+                    )
+                    return
+                batch_time = entry.time
+            leaf = entry.leaf_hash
             frontier.append(leaf)
             prev = leaf.hex()
             expected += 1
@@ -271,8 +294,9 @@ class _Run:
 
         # (7) coverage: truncation and unsealed tails.
         self._coverage(notes, expected)
-        # (8) derived tables, rebuilt from the entries.
-        if self.resume is None:
+        # (8) derived tables, rebuilt from the entries; after a cut tail they
+        # differ for that reason alone, which (7) has already reported.
+        if self.resume is None and not self.result.problems:
             self._derived()
         # (9) checkpoints kept outside the database.
         for kept in self.kept:
@@ -346,12 +370,20 @@ class _Run:
     def _checkpoint(
         self,
         size: int,
-        stored: tuple[str, bytes],
+        stored: tuple[Any, Any],
         frontier: merkle.Frontier,
         signed_roots: dict[int, bytes],
     ) -> bool:
         note_text, stored_frontier = stored
         seq = max(size - 1, 0)
+        if not isinstance(note_text, str) or not isinstance(stored_frontier, bytes):
+            self.fail(
+                Status.TAMPERED,
+                seq,
+                "checkpoint",
+                f"checkpoint at size {size} has a column of the wrong type",
+            )
+            return False
         # (1) format, origin and the signature the trust policy expects.
         try:
             note = parse_note(note_text)
@@ -409,7 +441,12 @@ class _Run:
             self.fail(Status.TAMPERED, at, check, f"entry {at}: {message}")
             return False
 
-        # (2) numbering without gaps or repeats.
+        # (2) numbering without gaps or repeats, and columns of their types.
+        for column in (row.leaf_hash, row.envelope, row.body, row.salt):
+            if column is not None and not isinstance(column, (bytes, memoryview)):
+                return bad("column type", "a byte column holds text")
+        if not isinstance(row.kind, str) or not isinstance(row.time, str):
+            return bad("column type", "the kind or time column does not hold text")
         if seq != expected:
             what = "is missing" if seq > expected else "is out of order"
             return bad("sequence", f"{what} (found {seq} next)", expected)
@@ -486,14 +523,22 @@ class _Run:
     def _derived(self) -> None:
         assert self.projection is not None
         stored = self.store.derived_rows(self.conn)
+        columns = self.store.derived_columns()
         expected = {
             "artifacts": self.projection.artifacts,
             "findings": list(self.projection.findings.values()),
         }
         for table, rows in expected.items():
-            problem = _compare_rows(table, rows, stored.get(table, []))
-            if problem is not None:
-                self.result.problems.append(problem)
+            names, keys = columns[table]
+            values, key_of = operator.itemgetter(*names), operator.itemgetter(*keys)
+            try:
+                want = {key_of(row): values(row) for row in rows}
+            except KeyError:
+                # A row replayed from an erased entry may lack a column.
+                want = {key_of(row): tuple(row.get(n) for n in names) for row in rows}
+            have = stored.get(table, {})
+            if want != have:
+                self.result.problems.append(_difference(table, names, want, have))
         self.result.derived_checked = True
 
     def _kept(self, kept: KeptCheckpoint, roots: dict[int, bytes], count: int) -> None:
@@ -531,25 +576,74 @@ class _Run:
             )
 
 
-def _compare_rows(
-    table: str, expected: Sequence[dict[str, Any]], stored: Sequence[dict[str, Any]]
-) -> Problem | None:
-    exp = {_row_key(table, r): r for r in expected}
-    got = {_row_key(table, r): r for r in stored}
+class _FastPath:
+    """The checks of an ordinary entry, done by rebuilding its envelope.
+
+    For an entry with a body and salt, ``envelope_bytes(seq, kind, time,
+    prev, SHA-256(salt || body))`` must equal the stored envelope byte for
+    byte; that one comparison covers numbering, the columns, the chain link
+    and the body commitment (and that the envelope is canonical). Key and
+    erasure entries, erased bodies and anything that differs are left to the
+    step-by-step checks.
+    """
+
+    def __init__(self, projection: Projection | None) -> None:
+        self.projection = projection
+
+    def accepts(self, row: EntryRow, expected: int, prev: str) -> bool:
+        body, salt, envelope = row.body, row.salt, row.envelope
+        if (
+            row.seq != expected
+            or type(body) is not bytes
+            or type(salt) is not bytes
+            or type(envelope) is not bytes
+            or type(row.leaf_hash) is not bytes
+            or type(row.kind) is not str
+            or type(row.time) is not str
+            or row.kind in _SPECIAL_KINDS
+            or not row.kind.isascii()
+            or not row.time.isascii()
+        ):
+            return False
+        digest = hashlib.sha256(salt + body).hexdigest()
+        if envelope != envelope_bytes(row.seq, row.kind, row.time, prev, digest):
+            return False
+        if merkle.leaf_hash(envelope) != row.leaf_hash:
+            return False
+        if self.projection is not None and row.kind in REPLAYED_KINDS:
+            try:
+                self.projection.apply(row.seq, row.kind, orjson.loads(body))
+            except (orjson.JSONDecodeError, ProjectionError):
+                return False
+        return True
+
+
+_SPECIAL_KINDS = frozenset((ROTATION_KIND, REVOCATION_KIND, ERASURE_KIND))
+
+
+def _difference(
+    table: str,
+    names: list[str],
+    want: dict[tuple[Any, ...], tuple[Any, ...]],
+    have: dict[tuple[Any, ...], tuple[Any, ...]],
+) -> Problem:
+    """Describe the earliest row where a derived table differs from the replay."""
+    seq_column = names.index("last_seq") if "last_seq" in names else names.index("seq")
     mismatches = []
-    for key in set(exp) | set(got):
-        want, have = exp.get(key), got.get(key)
-        if want is None or have is None or any(have.get(c) != v for c, v in want.items()):
-            row = want or have or {}
-            seq = row.get("last_seq", row.get("seq"))
-            what = (
-                "is not derived from any entry"
-                if want is None
-                else ("is missing" if have is None else "differs from what the entries say")
-            )
-            mismatches.append((int(seq) if isinstance(seq, int) else -1, key, what))
-    if not mismatches:
-        return None
+    for key in set(want) | set(have):
+        expected, stored = want.get(key), have.get(key)
+        if expected == stored:
+            continue
+        row = expected or stored or ()
+        seq = row[seq_column] if isinstance(row[seq_column], int) else -1
+        if expected is None:
+            what = "is not derived from any entry"
+        elif stored is None:
+            what = "is missing"
+        else:
+            column = next(n for n, a, b in zip(names, expected, stored, strict=True) if a != b)
+            what = f"differs from what the entries say (column {column})"
+        mismatches.append((seq, tuple(str(k) for k in key), what))
     seq, key, what = min(mismatches)
     return Problem(
         Status.TAMPERED,
@@ -557,9 +651,3 @@ def _compare_rows(
         f"derived {table}",
         f"row {'/'.join(key)} of derived table {table} {what}",
     )
-
-
-def _row_key(table: str, row: dict[str, Any]) -> tuple[str, ...]:
-    if table == "artifacts":
-        return (str(row["sha256"]), str(row["repository"]))
-    return (str(row["scope"]), str(row["identity"]))

@@ -12,6 +12,7 @@ anyway).
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -108,6 +109,12 @@ class Store:
         except (SQLAlchemyError, ImportError) as exc:
             raise StorageError(f"cannot use database {describe_url(url)}: {exc}") from exc
         self.dialect = self.engine.dialect.name
+        # The hot paths use the driver's cursor directly, so its own errors
+        # must become StorageError too, not only SQLAlchemy's wrappers.
+        self._errors: tuple[type[Exception], ...] = (
+            SQLAlchemyError,
+            self.engine.dialect.loaded_dbapi.Error,
+        )
 
     def __repr__(self) -> str:
         return f"Store({describe_url(self.url)})"
@@ -148,7 +155,7 @@ class Store:
         try:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
-        except SQLAlchemyError as exc:
+        except self._errors as exc:
             raise self._fail("reading the ledger", exc) from exc
 
     @contextmanager
@@ -164,7 +171,7 @@ class Store:
                     if self.dialect == "postgresql":
                         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK)))
                     yield conn
-        except SQLAlchemyError as exc:
+        except self._errors as exc:
             raise self._fail("writing to the ledger", exc) from exc
 
     # -- meta ---------------------------------------------------------------
@@ -178,6 +185,10 @@ class Store:
 
     # -- entries and checkpoints --------------------------------------------
 
+    def min_seq(self, conn: Connection) -> int:
+        value = conn.execute(sa.select(sa.func.min(t.entries.c.seq))).scalar()
+        return int(value) if value is not None else 0
+
     def entry_count(self, conn: Connection) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(t.entries)).scalar_one())
 
@@ -188,21 +199,28 @@ class Store:
     def _insert_many(
         self, conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
     ) -> None:
-        """Bulk insert through a textual statement.
+        """Bulk insert straight through the driver's executemany.
 
-        Column values here are already str, int or bytes, so SQLAlchemy's
-        per-value type processing is skipped: on the append path it cost
-        more than the database itself.
+        The values are already str, int, bool or bytes, so SQLAlchemy's
+        per-value parameter processing is skipped: on the append path it cost
+        more than the database itself. The cursor belongs to ``conn``, so the
+        rows join its transaction.
         """
         if not rows:
             return
         names = list(rows[0])
-        statement = sa.text(
+        marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        statement = (
             f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608 (our own names)
-            f"VALUES ({', '.join(':' + n for n in names)})"
+            f"VALUES ({', '.join(marker for _ in names)})"
         )
-        for start in range(0, len(rows), _CHUNK):
-            conn.execute(statement, list(rows[start : start + _CHUNK]))
+        cursor = conn.connection.cursor()
+        try:
+            for start in range(0, len(rows), _CHUNK):
+                chunk = rows[start : start + _CHUNK]
+                cursor.executemany(statement, [tuple(row[n] for n in names) for row in chunk])
+        finally:
+            cursor.close()
 
     def insert_entries(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         self._insert_many(conn, t.entries, rows)
@@ -211,25 +229,31 @@ class Store:
         self, conn: Connection, start: int = 0, stop: int | None = None
     ) -> Iterator[EntryRow]:
         """Entries with ``start <= seq < stop`` in order, read in chunks."""
-        # A textual query: rows come back as the driver's bytes and ints with
-        # no per-value processing, which matters when verifying millions.
-        query = sa.text(
-            "SELECT seq, kind, time, leaf_hash, envelope, body, salt FROM entries "
-            "WHERE seq >= :cursor AND seq < :stop ORDER BY seq LIMIT :limit"
+        # Straight through the driver: rows come back as its bytes and ints
+        # with no per-value processing, which matters when verifying millions.
+        marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        query = (
+            "SELECT seq, kind, time, leaf_hash, envelope, body, salt FROM entries "  # noqa: S608
+            f"WHERE seq >= {marker} AND seq < {marker} ORDER BY seq LIMIT {marker}"
         )
         cursor = start
         end = stop if stop is not None else 2**62
-        while cursor < end:
-            rows = conn.execute(query, {"cursor": cursor, "stop": end, "limit": _CHUNK * 10}).all()
-            if not rows:
-                return
-            for row in rows:
-                yield EntryRow(*row)
-            cursor = rows[-1][0] + 1
+        raw = conn.connection.cursor()
+        try:
+            while cursor < end:
+                raw.execute(query, (cursor, end, _CHUNK * 10))
+                rows = raw.fetchall()
+                if not rows:
+                    return
+                for row in rows:
+                    yield EntryRow(*row)
+                cursor = rows[-1][0] + 1
+        finally:
+            raw.close()
 
     def entries_of_kinds(self, conn: Connection, kinds: Sequence[str]) -> list[EntryRow]:
         """Entries of the given kinds, in order (key history, erasures: few rows)."""
-        query = t.entries.select().where(t.entries.c.kind.in_(list(kinds)))
+        query = t.entries.select().where(t.entries.c.kind.in_(list(kinds)), t.entries.c.seq >= 0)
         return [EntryRow(*row) for row in conn.execute(query.order_by(t.entries.c.seq))]
 
     def get_entry(self, conn: Connection, seq: int) -> EntryRow | None:
@@ -309,8 +333,7 @@ class Store:
     ) -> None:
         """Write a batch's changes to the derived tables."""
         self._insert_many(conn, t.artifacts, artifact_rows)
-        columns = [c.name for c in t.findings.c]
-        self._insert_many(conn, t.findings, [{c: row[c] for c in columns} for row in new_findings])
+        self._insert_many(conn, t.findings, new_findings)
         if changed_findings:
             keys = ("scope", "identity")
             values: dict[str, Any] = {
@@ -345,12 +368,28 @@ class Store:
             conn.execute(table.delete())
         self.save_derived(conn, artifact_rows, finding_rows, [])
 
-    def derived_rows(self, conn: Connection) -> dict[str, list[dict[str, Any]]]:
-        """Every derived table's rows, for verification."""
-        result: dict[str, list[dict[str, Any]]] = {}
+    def derived_rows(self, conn: Connection) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
+        """Every derived table as {primary key: row values in column order}.
+
+        Read through the driver's cursor: verification compares every row.
+        """
+        result: dict[str, dict[tuple[Any, ...], tuple[Any, ...]]] = {}
         for table in t.DERIVED_TABLES:
-            order = list(table.primary_key.columns)
-            result[table.name] = [
-                dict(r._mapping) for r in conn.execute(table.select().order_by(*order))
-            ]
+            names = [c.name for c in table.c]
+            keys = [names.index(c.name) for c in table.primary_key.columns]
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(f"SELECT {', '.join(names)} FROM {table.name}")  # noqa: S608
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+            key_of = operator.itemgetter(*keys)
+            result[table.name] = {key_of(row): tuple(row) for row in rows}
         return result
+
+    def derived_columns(self) -> dict[str, tuple[list[str], list[str]]]:
+        """(column names, primary key names) of each derived table, in stored order."""
+        return {
+            table.name: ([c.name for c in table.c], [c.name for c in table.primary_key.columns])
+            for table in t.DERIVED_TABLES
+        }

@@ -134,11 +134,6 @@ def test_malformed_notes_are_refused(data: str) -> None:
         parse_note(data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger/note.py parse_note lets binascii.Error out of _b64decode for a "
-    "signature with bad padding",
-)
 @pytest.mark.parametrize("blob", ["AAAAAAA", "AAAAAAAAA", "AAAAAAAAAA="])
 def test_signature_with_bad_padding_is_refused(blob: str) -> None:
     with pytest.raises(VerificationError):
@@ -277,11 +272,6 @@ def test_malformed_checkpoints_are_refused(text: str) -> None:
         CheckpointBody.parse(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger/note.py CheckpointBody.parse lets UnicodeEncodeError out of "
-    "_b64decode for a root line with non-ASCII characters",
-)
 def test_checkpoint_with_non_ascii_root_is_refused() -> None:
     with pytest.raises(VerificationError):
         CheckpointBody.parse(f"example.com/log\n3\n\u00e9{_ROOT_B64[1:]}\n")

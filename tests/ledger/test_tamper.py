@@ -916,14 +916,9 @@ def test_content_removed_without_erasure_entry_is_tampered(
     assert result.erased == []
 
 
-# -- known gaps: each test states what verification must do ----------------------
+# -- regressions: cases verification once missed ------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger/verify.py reads entries from seq 0 up (Store.iter_entries), so a row "
-    "with a negative seq is never checked, yet _prescan takes erasures from it",
-)
 def test_entry_before_zero_is_detected(sqlite_ledger: Ledger, primary_key: NoteSigner) -> None:
     build(sqlite_ledger, primary_key)
     with sqlite_ledger.store.engine.begin() as conn:
@@ -941,11 +936,6 @@ def test_entry_before_zero_is_detected(sqlite_ledger: Ledger, primary_key: NoteS
     assert result.status is Status.TAMPERED, (result.erased, result.problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger/verify.py checks the checkpoints that exist; one removed before the "
-    "latest leaves no trace",
-)
 @pytest.mark.parametrize("size", [0, 5, 9])
 def test_deleted_checkpoint_is_detected(
     sqlite_ledger: Ledger, primary_key: NoteSigner, size: int
@@ -956,11 +946,6 @@ def test_deleted_checkpoint_is_detected(
     assert not Verifier(primary_key.verifier).verify(sqlite_ledger).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger/verify.py compares the derived tables after a cut tail and reports "
-    "their difference at an intact entry, before the truncation",
-)
 @pytest.mark.parametrize("start", [2, 14])
 def test_truncation_is_reported_as_truncated(
     sqlite_ledger: Ledger, primary_key: NoteSigner, start: int
@@ -972,11 +957,6 @@ def test_truncation_is_reported_as_truncated(
     assert (result.status, result.first.seq) == (Status.TRUNCATED, start), result.problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger/note.py lets binascii.Error and UnicodeEncodeError out of parse_note "
-    "and CheckpointBody.parse; ledger/verify.py catches only TrailsealError",
-)
 @pytest.mark.parametrize("edit", ["signature padding", "non-ascii root"])
 def test_malformed_checkpoint_note_is_reported(
     sqlite_ledger: Ledger, primary_key: NoteSigner, edit: str
@@ -995,12 +975,6 @@ def test_malformed_checkpoint_note_is_reported(
     assert (result.status, result.first.seq) == (Status.TAMPERED, 8)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AssertionError, TypeError),
-    reason="ledger/verify.py calls bytes() on entry and checkpoint columns; SQLite lets a "
-    "column hold TEXT instead of BLOB (and the reverse), and verify raises TypeError",
-)
 @pytest.mark.parametrize(
     ("table", "column", "cast"),
     [
