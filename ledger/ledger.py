@@ -394,8 +394,9 @@ def retained_after_erasure(kind: str, body: dict[str, Any]) -> dict[str, Any] | 
     """What an erasure keeps of a body: the facts the derived state needs."""
     if kind == "artifact":
         artifact = body.get("artifact", {})
-        repository = (artifact.get("ci") or {}).get("repository")
-        return {"artifact": {"sha256": artifact.get("sha256"), "ci": {"repository": repository}}}
+        ci = artifact.get("ci") or {}
+        kept_ci = {"repository": ci.get("repository"), "commit": ci.get("commit")}
+        return {"artifact": {"sha256": artifact.get("sha256"), "ci": kept_ci}}
     if kind in ("finding", "finding-fixed", "acceptance"):
         kept: dict[str, Any] = {
             k: body[k] for k in ("scope", "identity", "artifact", "event") if k in body

@@ -13,7 +13,11 @@ Entry bodies this module reads (kinds and fields):
 - ``finding``: ``{"scope": Scope, "identity", "artifact", "event": new|seen|reopened,
   "finding": Finding}``
 - ``finding-fixed``: ``{"scope": Scope, "identity", "artifact", "event": "fixed"}``
-- ``acceptance``: ``{"scope": Scope, "identity", "artifact", "suppression": {...}}``
+- ``acceptance``: either a tool's suppression, ``{"scope": Scope, "identity", "artifact",
+  "suppression": {...}}``, which leaves the acceptance ``pending``; or an approved risk
+  acceptance, ``{"scope": Scope, "identity", "artifact", "event": "accepted", "approver",
+  "justification", "expires"?}``, which makes it ``accepted``. The ``event`` field is
+  what an erasure keeps, so an erased approval still replays as one.
 
 where Scope is ``{"id", "repository", "tool", "category"}``.
 """
@@ -77,9 +81,14 @@ class Projection:
         try:
             if kind == "artifact":
                 artifact = body["artifact"]
-                repository = artifact["ci"].get("repository") or ""
+                ci = artifact["ci"]
                 self.artifacts.append(
-                    {"sha256": artifact["sha256"], "repository": repository, "seq": seq}
+                    {
+                        "sha256": artifact["sha256"],
+                        "repository": ci.get("repository") or "",
+                        "revision": ci.get("commit") or "",
+                        "seq": seq,
+                    }
                 )
             elif kind in ("finding", "finding-fixed", "acceptance"):
                 self._apply_finding(seq, kind, body)
@@ -94,7 +103,7 @@ class Projection:
         if kind == "acceptance":
             if row is None:
                 raise ProjectionError(seq, "acceptance of a finding never seen")
-            row["acceptance"] = "pending"
+            row["acceptance"] = "accepted" if body.get("event") == "accepted" else "pending"
             return
         event = body["event"]
         allowed = _ALLOWED.get(event)

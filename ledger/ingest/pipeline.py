@@ -3,8 +3,9 @@
 For one artifact file, under the ledger's append lock:
 
 1. hash the raw bytes; the same bytes already recorded for the same
-   repository are a duplicate and nothing is written (CI retries never
-   double-count);
+   repository and commit are a duplicate and nothing is written (CI retries
+   never double-count, while an identical report on a new commit is still
+   evidence that the scan ran);
 2. read it with its format's reader (:mod:`ledger.ingest.registry`);
 3. give each finding its identity (:mod:`ledger.ingest.identity`) within its
    scope, the repository, tool and automation category of its run;
@@ -155,7 +156,9 @@ def ingest_file(
     try:
         with ledger.batch(signer, clock) as batch:
             # (1) duplicate artifact: nothing to write.
-            earlier = ledger.store.artifact_seq(batch.conn, sha256, repository or "")
+            earlier = ledger.store.artifact_seq(
+                batch.conn, sha256, repository or "", ci.commit or ""
+            )
             if earlier is not None:
                 raise _Duplicate(earlier)
             projection = batch.projection

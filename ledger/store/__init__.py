@@ -298,9 +298,13 @@ class Store:
 
     # -- derived tables -----------------------------------------------------
 
-    def artifact_seq(self, conn: Connection, sha256: str, repository: str) -> int | None:
+    def artifact_seq(
+        self, conn: Connection, sha256: str, repository: str, revision: str
+    ) -> int | None:
         query = sa.select(t.artifacts.c.seq).where(
-            t.artifacts.c.sha256 == sha256, t.artifacts.c.repository == repository
+            t.artifacts.c.sha256 == sha256,
+            t.artifacts.c.repository == repository,
+            t.artifacts.c.revision == revision,
         )
         value = conn.execute(query).scalar()
         return int(value) if value is not None else None

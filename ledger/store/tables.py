@@ -51,12 +51,14 @@ checkpoints = Table(
     Column("frontier", LargeBinary, nullable=False),
 )
 
-# Derived: which artifact digests were recorded for which repository.
+# Derived: which artifact digests were recorded for which repository and
+# commit. The same bytes again for the same commit is a CI retry.
 artifacts = Table(
     "artifacts",
     metadata,
     Column("sha256", String(64), primary_key=True),
     Column("repository", Text, primary_key=True),
+    Column("revision", Text, primary_key=True),
     Column("seq", BigInteger, nullable=False),
 )
 

@@ -41,6 +41,7 @@ def upgrade() -> None:
         "artifacts",
         sa.Column("sha256", sa.String(64), primary_key=True),
         sa.Column("repository", sa.Text, primary_key=True),
+        sa.Column("revision", sa.Text, primary_key=True),
         sa.Column("seq", sa.BigInteger, nullable=False),
     )
     op.create_table(
