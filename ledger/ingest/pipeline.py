@@ -33,9 +33,9 @@ from typing import Any
 
 from ledger import canonical
 from ledger.errors import InputError
-from ledger.ingest import identity, registry
-from ledger.ingest.base import ReadOptions, RunInfo
-from ledger.ingest.redact import make_redactor
+from ledger.ingest import registry
+from ledger.ingest.base import RunInfo
+from ledger.ingest.parallel import Stream, open_stream
 from ledger.ledger import Clock, Ledger, utc_now
 from ledger.note import NoteSigner
 from ledger.projection import OPEN_STATUSES
@@ -143,14 +143,28 @@ def ingest_file(
     outcome.sha256 = sha256
     reader = registry.get_reader(fmt) if fmt else registry.detect_format(path)
     outcome.format = reader.name
-    report = reader.read(
-        path, ReadOptions(redact=make_redactor(redaction_key), repo_root=repo_root)
-    )
-    if not report.runs:
-        raise InputError(f"{name}: the artifact describes no tool run")
-    untrusted: set[str] = report.untrusted_fingerprints
+    stream = open_stream(reader.name, path, redaction_key, repo_root, size)
+    try:
+        return _record(ledger, signer, stream, outcome, sha256, size, ci, clock, on_batch)
+    finally:
+        stream.close()
+
+
+def _record(
+    ledger: Ledger,
+    signer: NoteSigner,
+    stream: Stream,
+    outcome: Outcome,
+    sha256: str,
+    size: int,
+    ci: CIContext,
+    clock: Clock,
+    on_batch: Callable[[int, int], None] | None,
+) -> Outcome:
+    if not stream.runs:
+        raise InputError(f"{outcome.file}: the artifact describes no tool run")
     repository = ci.repository
-    scopes = [scope_of(repository, run) for run in report.runs]
+    scopes = [scope_of(repository, run) for run in stream.runs]
     counts: dict[str, int] = defaultdict(int)
     occurrences = _Occurrences()
     try:
@@ -165,12 +179,9 @@ def ingest_file(
             outcome.first_seq = batch.start
 
             # (3, 4) one entry per result.
-            for run_index, finding in report.findings:
+            for run_index, base_identity, finding in stream.items:
                 scope = scopes[run_index]
-                trust = finding.fingerprint is not None and finding.fingerprint not in untrusted
-                ident = occurrences.claim(
-                    scope["id"], identity.finding_identity(finding, trust_fingerprint=trust)
-                )
+                ident = occurrences.claim(scope["id"], base_identity)
                 row = projection.finding(scope["id"], ident)
                 if row is None:
                     event = "new"
@@ -178,31 +189,33 @@ def ingest_file(
                     event = "reopened"
                 else:
                     event = "seen"
-                body = {
-                    "scope": scope,
-                    "identity": ident,
-                    "artifact": sha256,
-                    "event": event,
-                    "finding": finding.model_dump(mode="json", exclude_none=True),
-                }
-                batch.append("finding", body)
+                batch.append(
+                    "finding",
+                    {
+                        "scope": scope,
+                        "identity": ident,
+                        "artifact": sha256,
+                        "event": event,
+                        "finding": finding,
+                    },
+                )
                 counts[event] += 1
                 outcome.results += 1
-                if finding.suppressions and (row is None or row["acceptance"] == "none"):
-                    suppression = finding.suppressions[0].model_dump(mode="json")
+                suppressions = finding.get("suppressions")
+                if suppressions and (row is None or row["acceptance"] == "none"):
                     batch.append(
                         "acceptance",
                         {
                             "scope": scope,
                             "identity": ident,
                             "artifact": sha256,
-                            "suppression": suppression,
+                            "suppression": _suppression(suppressions[0]),
                         },
                     )
                     counts["acceptance"] += 1
 
             # (5) fixed: only on complete, successful runs of the scope.
-            closing = _closing_scopes(report.runs, scopes)
+            closing = _closing_scopes(stream.runs, scopes)
             for scope in closing:
                 stored = ledger.store.finding_rows(batch.conn, scope["id"], OPEN_STATUSES)
                 for ident in [row["identity"] for row in stored]:
@@ -223,22 +236,23 @@ def ingest_file(
                     counts["fixed"] += 1
 
             # (6) the artifact itself, with what this batch did.
-            tools = sorted({run.tool for run in report.runs})
+            runs = stream.runs
+            tools = sorted({run.tool for run in runs})
             artifact = Artifact(
                 sha256=sha256,
                 size=size,
-                name=name,
-                format=reader.name,
+                name=outcome.file,
+                format=outcome.format or "",
                 tool=", ".join(tools),
-                tool_version=report.runs[0].tool_version,
-                category=report.runs[0].category,
+                tool_version=runs[0].tool_version,
+                category=runs[0].category,
                 ci=ci,
-                successful=all(run.successful for run in report.runs),
-                complete=all(run.complete for run in report.runs),
+                successful=all(run.successful for run in runs),
+                complete=all(run.complete for run in runs),
                 results=outcome.results,
             )
-            warnings = list(report.warnings)
-            for run in report.runs:
+            warnings = list(stream.warnings)
+            for run in runs:
                 warnings.extend(run.warnings)
             batch.append(
                 "artifact",
@@ -252,7 +266,7 @@ def ingest_file(
                             "complete": run.complete,
                             "closes_findings": scope in closing,
                         }
-                        for run, scope in zip(report.runs, scopes, strict=True)
+                        for run, scope in zip(runs, scopes, strict=True)
                     ],
                     "counts": dict(sorted(counts.items())),
                     "warnings": warnings[:100],
@@ -272,6 +286,15 @@ def ingest_file(
     outcome.counts = dict(counts)
     log.info("recorded %s: %d results, %d entries", sha256[:16], outcome.results, outcome.entries)
     return outcome
+
+
+def _suppression(value: dict[str, Any]) -> dict[str, Any]:
+    """A suppression as recorded: kind, status and justification (None when absent)."""
+    return {
+        "kind": value.get("kind"),
+        "status": value.get("status", "accepted"),
+        "justification": value.get("justification"),
+    }
 
 
 def _closing_scopes(runs: list[RunInfo], scopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
