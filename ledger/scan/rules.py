@@ -12,8 +12,13 @@ from dataclasses import dataclass
 
 from schemas.finding import Severity
 
-HELP_BASE = "https://trailseal.dev/rules/"
-"""Rule pages are published under this address, one page per rule id."""
+CWE_PAGE = "https://cwe.mitre.org/data/definitions/{}.html"
+"""MITRE's page for one weakness, by number."""
+
+OWASP_API1 = (
+    "https://owasp.org/API-Security/editions/2023/en/0xa1-broken-object-level-authorization/"
+)
+"""OWASP API Security Top 10 2023, API1: Broken Object Level Authorization."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +43,15 @@ class Rule:
         return _SCORES[self.severity]
 
     @property
-    def help_uri(self) -> str:
-        """Where the rule is documented."""
-        return HELP_BASE + self.id
+    def help_uri(self) -> str | None:
+        """A public reference for the weakness: OWASP API1:2023 for the BOLA rules, else the
+        CWE page of the rule's first weakness; None for rules with neither. The rule's own
+        documentation is its ``help`` text, carried in every SARIF log."""
+        if self.family == "BOLA":
+            return OWASP_API1
+        if self.cwe:
+            return CWE_PAGE.format(self.cwe[0].removeprefix("CWE-"))
+        return None
 
 
 _SCORES = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.scan.engine import ScanFinding, ScanReport
-from ledger.scan.rules import RULES, Rule
+from ledger.scan.rules import CWE_PAGE, OWASP_API1, RULES, Rule
 from schemas.finding import Finding, Location, Suppression
 
 TOOL_NAME = "trailseal-scan"
@@ -41,7 +41,6 @@ def to_sarif(report: ScanReport) -> dict[str, Any]:
                 "name": TOOL_NAME,
                 "version": tool_version(),
                 "semanticVersion": tool_version(),
-                "informationUri": "https://trailseal.dev/",
                 "rules": [_rule(rule) for rule in rules],
             }
         },
@@ -66,13 +65,12 @@ def write_sarif(report: ScanReport, out: Path) -> None:
 
 def _rule(rule: Rule) -> dict[str, Any]:
     cwe_tags = [f"external/cwe/{c.lower()}" for c in rule.cwe]
-    return {
+    described: dict[str, Any] = {
         "id": rule.id,
         "name": rule.name,
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.help},
-        "help": {"text": rule.help, "markdown": f"**{rule.title}**\n\n{rule.help}"},
-        "helpUri": rule.help_uri,
+        "help": {"text": rule.help, "markdown": _markdown(rule)},
         "defaultConfiguration": {"level": _LEVELS[rule.severity]},
         "properties": {
             "tags": ["security", *rule.cwe, *cwe_tags],
@@ -81,6 +79,18 @@ def _rule(rule: Rule) -> dict[str, Any]:
             "problem.severity": "error" if rule.severity in {"critical", "high"} else "warning",
         },
     }
+    if rule.help_uri is not None:
+        described["helpUri"] = rule.help_uri
+    return described
+
+
+def _markdown(rule: Rule) -> str:
+    """The help text with links to the weaknesses it names."""
+    links = [f"[{cwe}]({CWE_PAGE.format(cwe.removeprefix('CWE-'))})" for cwe in rule.cwe]
+    if rule.family == "BOLA":
+        links.append(f"[OWASP API1:2023]({OWASP_API1})")
+    refs = f"\n\nReferences: {', '.join(links)}." if links else ""
+    return f"**{rule.title}**\n\n{rule.help}{refs}"
 
 
 def _result(finding: ScanFinding, rule_index: int) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from cli import scan as scan_cli
 from cli.main import app
+from ledger.scan import scan
+from tests.scan.conftest import CORPUS
 
 if not any(c.name == "scan" for c in app.registered_commands):
     # The command is registered by cli.main; registering it here keeps these tests
@@ -113,3 +115,40 @@ def test_sarif_is_written(runner: CliRunner, tmp_path: Path) -> None:
     assert [r["ruleId"] for r in run["results"]] == ["JWT001"]
     location = run["results"][0]["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {"uri": "svc.py", "uriBaseId": "%SRCROOT%"}
+
+
+_LEDGER_ENV = ("TRAILSEAL_DB", "TRAILSEAL_SIGNING_KEY", "TRAILSEAL_REDACTION_KEY",
+               "TRAILSEAL_KEY_PASSPHRASE", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE",
+               "CIRCLECI", "TF_BUILD", "JENKINS_URL")  # fmt: skip
+"""Variables that would change what init or ingest does if the machine had them."""
+
+
+def test_ingest_records_the_findings_in_the_ledger(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in _LEDGER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRAILSEAL_HOME", str(tmp_path / ".trailseal"))
+    init = runner.invoke(app, ["init"])
+    assert init.exit_code == 0, init.output
+
+    app_dir = CORPUS / "flask_notes"
+    scanned = runner.invoke(app, ["scan", str(app_dir), "--ingest"])
+    assert scanned.exit_code == 0, scanned.output
+    expected = {
+        (f.rule.id, f.path, f.line) for f in scan([app_dir]).findings if f.suppression is None
+    }
+    assert expected, "the corpus app must have findings to ingest"
+
+    listed = runner.invoke(app, ["findings", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
+    assert {row["tool"] for row in rows} == {"trailseal-scan"}
+    assert {row["rule_id"] for row in rows} == {rule for rule, _, _ in expected}
+    assert {row["path"] for row in rows} == {path for _, path, _ in expected}
+    assert {row["status"] for row in rows} == {"open"}
+    assert len(rows) == len(expected)
+
+    verified = runner.invoke(app, ["verify"])
+    assert verified.exit_code == 0, verified.output

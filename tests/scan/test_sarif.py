@@ -41,6 +41,24 @@ def test_rules_carry_help_cwe_and_security_severity() -> None:
     assert by_id["JWT001"]["properties"]["security-severity"] == "9.5"
 
 
+def test_help_links_point_to_public_references() -> None:
+    driver = to_sarif(scan([CORPUS / "flask_notes"]))["runs"][0]["tool"]["driver"]
+    by_id = {rule["id"]: rule for rule in driver["rules"]}
+    assert "informationUri" not in driver
+    assert by_id["JWT001"]["helpUri"] == "https://cwe.mitre.org/data/definitions/347.html"
+    assert by_id["JWT011"]["helpUri"] == "https://cwe.mitre.org/data/definitions/321.html"
+    assert by_id["BOLA005"]["helpUri"] == (
+        "https://owasp.org/API-Security/editions/2023/en/0xa1-broken-object-level-authorization/"
+    )
+    assert "helpUri" not in by_id["SUP001"]
+    for rule in driver["rules"]:
+        uri = rule.get("helpUri", "https://cwe.mitre.org/")
+        assert uri.startswith(("https://cwe.mitre.org/", "https://owasp.org/API-Security/"))
+        assert rule["help"]["text"] and rule["help"]["text"] in rule["help"]["markdown"]
+    markdown = by_id["BOLA001"]["help"]["markdown"]
+    assert "(https://cwe.mitre.org/data/definitions/639.html)" in markdown
+
+
 def test_results_are_relative_with_fingerprints() -> None:
     run = to_sarif(scan([CORPUS / "fastapi_shop"]))["runs"][0]
     for result in run["results"]:
