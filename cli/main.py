@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from cli import commands, findings, ingest, keys, proofs, runtime, scan
+from cli import commands, export, findings, ingest, keys, proofs, runtime, scan
 from ledger.errors import TrailsealError
 
 
@@ -71,6 +71,7 @@ keys.register(app)
 proofs.register(app)
 scan.register(app)
 runtime.register(app)
+export.register(app)
 
 
 def run() -> None:

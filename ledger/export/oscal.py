@@ -24,7 +24,7 @@ import base64
 import json
 import unicodedata
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -182,6 +182,7 @@ class _Builder:
         self.runs = sorted(data.runs, key=lambda r: (r.time, r.seq))
         self.findings = metrics.sort_findings(data.findings)
         self.observations: list[dict[str, Any]] = []
+        self.artifacts = {r.sha256 for r in self.runs}
 
     def observe(self, observation: dict[str, Any]) -> str:
         self.observations.append(observation)
@@ -191,7 +192,6 @@ class _Builder:
         data, basis = self.data, self.data.basis
         org = _uuid("party", data.scope.organisation)
         plan = _uuid("plan", basis.origin)
-        artifacts = {r.sha256 for r in self.runs}
         start = datetime.combine(data.period.start, time.min, tzinfo=basis.checkpoint_time.tzinfo)
         end = min(
             datetime.combine(data.period.end + timedelta(days=1), time.min, tzinfo=start.tzinfo),
@@ -199,10 +199,11 @@ class _Builder:
         )
 
         run_ids = {(r.sha256, r.seq): self.observe(_run_observation(r)) for r in self.runs}
-        finding_ids = {
-            f.finding_id: self.observe(_finding_observation(f, artifacts)) for f in self.findings
-        }
+        # Finding observations are the bulk of the document: they are made one
+        # at a time while it is written (see all_observations()), never all at once.
+        finding_ids = {f.finding_id: _finding_uuid(f) for f in self.findings}
         findings = self.criteria(run_ids, finding_ids, start, end)
+        observed = len(self.observations) + len(self.findings)
 
         result = _with(
             {
@@ -224,7 +225,7 @@ class _Builder:
                     ]
                 },
             },
-            observations=self.observations,
+            observations=_OBSERVATIONS if observed else None,
             findings=findings,
         )
         resources: list[dict[str, Any]] = [
@@ -428,13 +429,60 @@ class _Builder:
             )
         return findings
 
+    def all_observations(self) -> Iterator[dict[str, Any]]:
+        """Every observation in document order: runs, findings, then the rest.
+
+        Call after :meth:`document`, which makes all but the findings'.
+        """
+        runs = len(self.runs)
+        yield from self.observations[:runs]
+        for row in self.findings:
+            yield _finding_observation(row, self.artifacts)
+        yield from self.observations[runs:]
+
+
+_OBSERVATIONS = "\x00observations\x00"
+"""Stands for the observations list in a document until it is written."""
+
 
 def assessment_results(data: ReportData) -> dict[str, Any]:
     """The OSCAL assessment-results document for ``data``, as a JSON-ready dict."""
-    return _Builder(data).document()
+    builder = _Builder(data)
+    document = builder.document()
+    for result in document["assessment-results"]["results"]:
+        if "observations" in result:
+            result["observations"] = list(builder.all_observations())
+    return document
 
 
 def render_oscal(data: ReportData) -> bytes:
     """The document as UTF-8 JSON bytes; the same data always gives the same bytes."""
     text = json.dumps(assessment_results(data), indent=1, ensure_ascii=False)
     return text.encode("utf-8") + b"\n"
+
+
+def oscal_chunks(data: ReportData) -> Iterator[bytes]:
+    """The same document as compact UTF-8 JSON, written a slice at a time.
+
+    Holds one observation in memory at a time, not the document: at 100,000
+    findings the indented :func:`render_oscal` needs gigabytes, this a few
+    hundred megabytes at most (the rows themselves).
+    """
+    builder = _Builder(data)
+    document = builder.document()
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    marker = json.dumps(_OBSERVATIONS)
+    head, found, tail = text.partition(marker)
+    yield head.encode("utf-8")
+    if found:
+        batch: list[str] = ["["]
+        for i, observation in enumerate(builder.all_observations()):
+            if i:
+                batch.append(",")
+            batch.append(json.dumps(observation, ensure_ascii=False, separators=(",", ":")))
+            if len(batch) >= 2000:
+                yield "".join(batch).encode("utf-8")
+                batch = []
+        batch.append("]")
+        yield "".join(batch).encode("utf-8")
+    yield tail.encode("utf-8") + b"\n"

@@ -1,0 +1,713 @@
+"""The evidence pack: a zip an auditor checks with nothing but it and a verifier key.
+
+Members, in this order (the order is part of the format)::
+
+    report.pdf                the report (ledger.export.pdf)
+    entries.jsonl             the period's entries as stored, one JSON object a line:
+                              {"seq", "leaf_hash" (hex), "envelope" (text),
+                               "body" (text, or null when erased), "salt" (hex or null)}
+    checkpoint-start.txt      signed checkpoint sealing the ledger just before the period
+    checkpoint-end.txt        signed checkpoint at the period's last entry
+    consistency.json          RFC 9162 consistency proof between the two
+                              (trailseal-consistency-proof/v1, see ledger.proof)
+    inclusion-proofs.jsonl    per entry: {"seq", "leaf_hash", "tree_size", "path": [hex]},
+                              the audit path to the end checkpoint's root
+    verifier.pub              the key that signed the end checkpoint (informational)
+    assessment-results.json   OSCAL 1.1.2 (ledger.export.oscal)
+    VERIFY.md                 how to check all of this, with trailseal or by hand
+    manifest.json             SHA-256 and size of every member above, origin, period,
+                              tree sizes and the key-rotation statements
+    manifest.sig              C2SP signed note over the manifest's SHA-256
+
+The same ledger state and options give the same bytes: members are written
+in a fixed order, deflated at a fixed level, dated by the end checkpoint's
+time, and nothing reads the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from ledger import merkle
+from ledger.errors import InputError, VerificationError
+from ledger.export import oscal, pdf
+from ledger.export.derive import Derivation
+from ledger.ledger import GENESIS_PREV, Ledger
+from ledger.note import CheckpointBody, NoteSigner, NoteVerifier, parse_note, sign_note
+from ledger.proof import Prover, check_proof, follow_rotations
+
+log = logging.getLogger(__name__)
+
+PACK_FORMAT = "trailseal-evidence-pack/v1"
+SIGNATURE_HEADER = "trailseal evidence pack manifest v1"
+
+REPORT = "report.pdf"
+ENTRIES = "entries.jsonl"
+CHECKPOINT_START = "checkpoint-start.txt"
+CHECKPOINT_END = "checkpoint-end.txt"
+CONSISTENCY = "consistency.json"
+INCLUSION = "inclusion-proofs.jsonl"
+VERIFIER = "verifier.pub"
+OSCAL = "assessment-results.json"
+GUIDE = "VERIFY.md"
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+MEMBERS = (
+    REPORT,
+    ENTRIES,
+    CHECKPOINT_START,
+    CHECKPOINT_END,
+    CONSISTENCY,
+    INCLUSION,
+    VERIFIER,
+    OSCAL,
+    GUIDE,
+)
+"""Members the manifest lists, in pack order; the manifest and its signature follow."""
+
+MAX_MEMBER_BYTES = 4 << 30
+"""Largest uncompressed member verify-pack reads (a 100k-finding pack is ~200 MB)."""
+MAX_RATIO = 200
+"""Largest compression ratio accepted for a member over 1 MiB: JSON deflates ~10:1."""
+MAX_SMALL_BYTES = 16 << 20
+"""Largest manifest, signature, checkpoint or consistency proof."""
+MAX_LINE = 64 << 20
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    """What was written: the pack's path, digest and size, and what it holds."""
+
+    path: Path
+    sha256: str
+    size: int
+    entries: int
+    pages: int
+    start_size: int
+    end_size: int
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+class _Writer:
+    """Adds members to the zip, hashing each as it is written."""
+
+    def __init__(self, archive: zipfile.ZipFile, when: datetime) -> None:
+        self.archive = archive
+        self.date_time = max(when.timetuple()[:6], (1980, 1, 1, 0, 0, 0))
+        self.members: list[dict[str, Any]] = []
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=self.date_time)
+        # Deflate at zlib's default level (6), the same on every Python version.
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.create_system = 3  # Unix, so the mode below means the same everywhere
+        info.external_attr = 0o100644 << 16
+        return info
+
+    def add(self, name: str, data: bytes, *, listed: bool = True) -> None:
+        self.archive.writestr(self._info(name), data)
+        if listed:
+            digest = hashlib.sha256(data).hexdigest()
+            self.members.append({"name": name, "sha256": digest, "size": len(data)})
+
+    def stream(self, name: str, chunks: Iterator[bytes]) -> None:
+        digest, size = hashlib.sha256(), 0
+        with self.archive.open(self._info(name), "w", force_zip64=True) as out:
+            for chunk in chunks:
+                out.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+        self.members.append({"name": name, "sha256": digest.hexdigest(), "size": size})
+
+
+def _entry_lines(ledger: Ledger, start: int, stop: int) -> Iterator[bytes]:
+    """entries.jsonl, a buffer of lines at a time; bytes exactly as stored."""
+    buffer: list[str] = []
+    expected = start
+    for row in ledger.entries(start, stop):
+        if row.seq != expected:
+            raise VerificationError(f"entry {expected} is missing from the ledger")
+        envelope = bytes(row.envelope)
+        if merkle.leaf_hash(envelope) != bytes(row.leaf_hash):
+            raise VerificationError(f"entry {row.seq} no longer matches its leaf hash")
+        line = {
+            "seq": row.seq,
+            "leaf_hash": bytes(row.leaf_hash).hex(),
+            "envelope": envelope.decode("ascii"),
+            "body": None if row.body is None else bytes(row.body).decode("utf-8"),
+            "salt": None if row.salt is None else bytes(row.salt).hex(),
+        }
+        buffer.append(json.dumps(line, ensure_ascii=False))
+        expected += 1
+        if len(buffer) >= 1000:
+            yield ("\n".join(buffer) + "\n").encode("utf-8")
+            buffer = []
+    if expected != stop:
+        raise VerificationError(f"entries {expected}..{stop - 1} are missing from the ledger")
+    if buffer:
+        yield ("\n".join(buffer) + "\n").encode("utf-8")
+
+
+def _proof_lines(tree: merkle.Tree, start: int, stop: int) -> Iterator[bytes]:
+    """inclusion-proofs.jsonl: every audit path from the one tree."""
+    buffer: list[str] = []
+    for seq in range(start, stop):
+        path = [h.hex() for h in tree.inclusion_proof(seq, stop)]
+        leaf = tree.levels[0][seq].hex()
+        buffer.append(json.dumps({"seq": seq, "leaf_hash": leaf, "tree_size": stop, "path": path}))
+        if len(buffer) >= 2000:
+            yield ("\n".join(buffer) + "\n").encode("ascii")
+            buffer = []
+    if buffer:
+        yield ("\n".join(buffer) + "\n").encode("ascii")
+
+
+def _json(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def manifest_statement(origin: str, manifest: bytes) -> str:
+    """The note text manifest.sig signs: header, origin and the manifest's SHA-256."""
+    digest = hashlib.sha256(manifest).hexdigest()
+    return f"{SIGNATURE_HEADER}\n{origin}\nsha256 {digest}\n"
+
+
+def write_pack(ledger: Ledger, signer: NoteSigner, derivation: Derivation, out: Path) -> PackInfo:
+    """Write the evidence pack for ``derivation`` to ``out`` (replaced if it exists).
+
+    The pack is written beside ``out`` and renamed into place, so a failed
+    export never leaves a partial pack under the requested name.
+    """
+    start, stop = derivation.start_size, derivation.end_size
+
+    # The one tree all proofs come from; its roots must be the signed ones.
+    prover = Prover(ledger, stop)
+    tree = prover.tree
+    for size, note in ((start, derivation.start_note), (stop, derivation.end_note)):
+        if tree.root(size) != CheckpointBody.parse(parse_note(note).text).root_hash:
+            raise VerificationError(f"the ledger's tree at size {size} differs from its checkpoint")
+    consistency = prover.consistency(derivation.start_note).to_json()
+    consistency["key_rotations"] = list(derivation.key_rotations)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with partial.open("wb") as handle:
+            pages = _write(handle, ledger, derivation, tree, consistency, signer)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    digest, size = hashlib.sha256(), 0
+    with out.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    info = PackInfo(out, digest.hexdigest(), size, stop - start, pages, start, stop)
+    log.info("pack %s: %d entries, %d bytes, sha256 %s", out, info.entries, size, info.sha256)
+    return info
+
+
+def _write(
+    handle: IO[bytes],
+    ledger: Ledger,
+    derivation: Derivation,
+    tree: merkle.Tree,
+    consistency: dict[str, Any],
+    signer: NoteSigner,
+) -> int:
+    data = derivation.data
+    start, stop = derivation.start_size, derivation.end_size
+    with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        writer = _Writer(archive, data.as_of)
+        report = io.BytesIO()
+        pages = pdf.render_report(data, report)
+        writer.add(REPORT, report.getvalue())
+        del report
+        writer.stream(ENTRIES, _entry_lines(ledger, start, stop))
+        writer.add(CHECKPOINT_START, derivation.start_note.encode("utf-8"))
+        writer.add(CHECKPOINT_END, derivation.end_note.encode("utf-8"))
+        writer.add(CONSISTENCY, _json(consistency))
+        writer.stream(INCLUSION, _proof_lines(tree, start, stop))
+        writer.add(VERIFIER, (derivation.signer_key.vkey() + "\n").encode("ascii"))
+        writer.stream(OSCAL, oscal.oscal_chunks(data))
+        writer.add(GUIDE, verify_guide(derivation).encode("utf-8"))
+
+        manifest = _json(
+            {
+                "format": PACK_FORMAT,
+                "origin": data.basis.origin,
+                "period": {"from": str(data.period.start), "to": str(data.period.end)},
+                "start_size": start,
+                "end_size": stop,
+                "entries": stop - start,
+                "members": writer.members,
+                "key_rotations": list(derivation.key_rotations),
+            }
+        )
+        writer.add(MANIFEST, manifest, listed=False)
+        note = sign_note(manifest_statement(data.basis.origin, manifest), [signer])
+        writer.add(SIGNATURE, note.encode("utf-8"), listed=False)
+    return pages
+
+
+def verify_guide(derivation: Derivation) -> str:
+    """VERIFY.md: how an auditor checks the pack, with trailseal and by hand."""
+    basis = derivation.data.basis
+    start, stop = derivation.start_size, derivation.end_size
+    return _GUIDE.format(
+        origin=basis.origin,
+        period_from=derivation.data.period.start,
+        period_to=derivation.data.period.end,
+        start=start,
+        stop=stop,
+        last=stop - 1,
+        count=stop - start,
+        root=basis.root_hash,
+        key_id=basis.key_id,
+    )
+
+
+_GUIDE = """\
+# Verifying this evidence pack
+
+Ledger `{origin}`, period {period_from} to {period_to} (UTC): entries {start} to
+{last} ({count} entries), sealed by the signed checkpoint of tree size {stop} with
+root hash `{root}` (key id `{key_id}`).
+
+Obtain the organisation's verifier key (`NAME+KEYID+BASE64`) through a channel
+other than this pack. `verifier.pub` in the pack is informational only: a pack
+checked against its own key proves nothing.
+
+## With trailseal
+
+    trailseal verify-pack PACK.zip --trusted-key KEY_OR_FILE
+
+Exit 0: every check below passed. Exit 1: the pack is not valid; the message
+names the member and the problem. Exit 2: the pack or key could not be read.
+Repeat `--trusted-key` to trust several keys (before and after a rotation).
+
+## By hand
+
+1. **Members.** `unzip PACK.zip -d pack && cd pack`. The pack holds exactly the
+   files listed in `manifest.json` plus `manifest.json` and `manifest.sig`.
+   For each listed file, `sha256sum FILE` and `stat -c %s FILE` must equal its
+   `sha256` and `size`.
+
+2. **Manifest signature.** `manifest.sig` is a C2SP signed note
+   (https://c2sp.org/signed-note). Its text is three lines:
+
+       trailseal evidence pack manifest v1
+       <origin>
+       sha256 <hex SHA-256 of manifest.json>
+
+   then a blank line and signature lines `— <key name> <base64>`. The base64
+   decodes to a 4-byte key id then a 64-byte Ed25519 signature over the text
+   (the three lines, each ending in a newline). The key id is the first four
+   bytes of SHA-256(key name || 0x0A || 0x01 || 32-byte public key); the
+   verifier key string is `name+hex key id+base64(0x01 || public key)`. If the
+   key that signed is newer than yours, `manifest.json` lists `key_rotations`:
+   each names an old and a new key and carries both keys' signatures over
+   `trailseal key rotation v1\\n<origin>\\n<old key>\\n<new key>\\n`.
+
+3. **Checkpoints.** `checkpoint-start.txt` and `checkpoint-end.txt` are signed
+   notes in the same format whose text is a C2SP checkpoint
+   (https://c2sp.org/tlog-checkpoint): origin, tree size, base64 root hash.
+   Their sizes must be {start} and {stop}.
+
+4. **Consistency.** `consistency.json` proves that the tree of size {start} is
+   a prefix of the tree of size {stop} (RFC 9162, section 2.1.4.2); its two
+   checkpoints must be byte-identical to the two files above. Nothing recorded
+   before the period was changed during it.
+
+5. **Entries.** Each line of `entries.jsonl` is one ledger entry; sequence
+   numbers run from {start} to {last} without gaps. For each:
+   - `leaf_hash` = SHA-256(0x00 || envelope bytes) (RFC 9162, section 2.1.1);
+   - the envelope's `body_hash` = SHA-256(salt bytes || body UTF-8 bytes),
+     unless `body` and `salt` are null (the body was erased; its hash stays);
+   - the envelope's `prev` is the previous entry's `leaf_hash`.
+
+6. **Inclusion.** Each line of `inclusion-proofs.jsonl` is the RFC 9162 audit
+   path (section 2.1.3.2) of one entry to the root of `checkpoint-end.txt`:
+
+```python
+import base64, hashlib, json
+
+def node(l, r): return hashlib.sha256(b"\\x01" + l + r).digest()
+
+def included(leaf, index, size, path, root):
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0: return False
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            while fn & 1 == 0 and fn != 0: fn >>= 1; sn >>= 1
+        else:
+            r = node(r, p)
+        fn >>= 1; sn >>= 1
+    return sn == 0 and r == root
+
+root = base64.b64decode(open("checkpoint-end.txt").read().split("\\n")[2])
+for e, p in zip(open("entries.jsonl"), open("inclusion-proofs.jsonl")):
+    e, p = json.loads(e), json.loads(p)
+    env = e["envelope"].encode()
+    leaf = hashlib.sha256(b"\\x00" + env).digest()
+    assert leaf.hex() == e["leaf_hash"] == p["leaf_hash"] and e["seq"] == p["seq"]
+    if e["body"] is not None:
+        body = bytes.fromhex(e["salt"]) + e["body"].encode()
+        assert hashlib.sha256(body).hexdigest() == json.loads(env)["body_hash"]
+    path = [bytes.fromhex(h) for h in p["path"]]
+    assert included(leaf, e["seq"], p["tree_size"], path, root), e["seq"]
+print("all entries included")
+```
+
+7. **A sampled finding.** Find its entry number in the report's register,
+   read that line of `entries.jsonl`: the body names the artifact's SHA-256;
+   compare it with the scanner output kept by the CI system.
+"""
+
+
+# --- verifying ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackProblem:
+    """One failed check: the member it concerns and what is wrong."""
+
+    member: str
+    message: str
+
+
+@dataclass
+class PackResult:
+    """What :func:`verify_pack` found. Valid when ``problems`` is empty."""
+
+    path: Path
+    origin: str = ""
+    period: tuple[str, str] = ("", "")
+    start_size: int = 0
+    end_size: int = 0
+    entries: int = 0
+    erased: int = 0
+    signer: str = ""
+    problems: list[PackProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def fail(self, member: str, message: str) -> None:
+        self.problems.append(PackProblem(member, message))
+
+    def raise_for_status(self) -> None:
+        """For library callers: raise :class:`VerificationError` unless valid."""
+        if self.problems:
+            first = self.problems[0]
+            raise VerificationError(f"{self.path}: {first.member}: {first.message}")
+
+
+class _Stop(Exception):
+    """A check failed in a way that makes the later checks meaningless."""
+
+
+def verify_pack(path: Path, trusted_keys: list[NoteVerifier]) -> PackResult:
+    """Check an evidence pack offline. Raises :class:`InputError` only if it cannot be read.
+
+    Checks, each stopping a different attack:
+
+    1. the zip is sound: every member name is plain (no directories, ``..``,
+       absolute or drive paths, duplicates), sizes are bounded and plausibly
+       compressed (zip bombs), and the members are exactly the expected ones;
+    2. ``manifest.sig`` is a signed note by a trusted key, or by a key the
+       trusted keys rotated to, over the SHA-256 of ``manifest.json``;
+    3. every member's SHA-256 and size equal the manifest's;
+    4. both checkpoints are signed by a trusted key (following rotations), are
+       for the manifest's origin and have its tree sizes;
+    5. the consistency proof links them (RFC 9162 2.1.4.2) and carries these
+       very checkpoints;
+    6. entries run contiguously over exactly the manifest's range; each leaf
+       hash, chain link and body hash holds;
+    7. each entry's inclusion proof leads to the end checkpoint's root
+       (RFC 9162 2.1.3.2).
+    """
+    result = PackResult(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, IsADirectoryError) as exc:
+        raise InputError(f"{path}: cannot be read: {exc}") from None
+    except zipfile.BadZipFile as exc:
+        result.fail("(zip)", f"not a readable zip archive: {exc}")
+        return result
+    with archive:
+        try:
+            _verify(archive, trusted_keys, result)
+        except _Stop:
+            pass
+        except zipfile.BadZipFile as exc:
+            result.fail("(zip)", f"the archive is damaged: {exc}")
+    return result
+
+
+def _read(archive: zipfile.ZipFile, name: str, limit: int, result: PackResult) -> bytes:
+    with archive.open(name) as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        result.fail(name, f"larger than the {limit} bytes allowed for it")
+        raise _Stop
+    return data
+
+
+def _verify(archive: zipfile.ZipFile, trusted: list[NoteVerifier], result: PackResult) -> None:
+    # (1) a sound zip with exactly the expected members.
+    infos: dict[str, zipfile.ZipInfo] = {}
+    for info in archive.infolist():
+        name = info.filename
+        if (
+            name.startswith(("/", "\\"))
+            or ".." in name.replace("\\", "/").split("/")
+            or "/" in name
+            or "\\" in name
+            or ":" in name
+            or info.is_dir()
+        ):
+            result.fail(name, "member name is a path, not a plain file name")
+        elif name in infos:
+            result.fail(name, "the member appears twice")
+        elif info.file_size > MAX_MEMBER_BYTES:
+            result.fail(name, f"declares {info.file_size} bytes uncompressed, over the limit")
+        elif info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            result.fail(name, "compressed more than any honest member could be (zip bomb)")
+        infos[name] = info
+    expected = {*MEMBERS, MANIFEST, SIGNATURE}
+    for name in sorted(set(infos) - expected):
+        result.fail(name, "unexpected member: not part of an evidence pack")
+    for name in (*MEMBERS, MANIFEST, SIGNATURE):
+        if name not in infos:
+            result.fail(name, "member missing from the pack")
+    if result.problems:
+        raise _Stop
+
+    # (2) the manifest and its signature.
+    manifest_bytes = _read(archive, MANIFEST, MAX_SMALL_BYTES, result)
+    try:
+        manifest = json.loads(manifest_bytes)
+        origin = str(manifest["origin"])
+        listed = {m["name"]: m for m in manifest["members"]}
+        start, stop = int(manifest["start_size"]), int(manifest["end_size"])
+        keys = follow_rotations(trusted, manifest.get("key_rotations", []))
+        result.period = (str(manifest["period"]["from"]), str(manifest["period"]["to"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        result.fail(MANIFEST, f"not a pack manifest: {exc}")
+        raise _Stop from None
+    except VerificationError as exc:
+        result.fail(MANIFEST, f"its key rotations are unusable: {exc}")
+        raise _Stop from None
+    result.origin, result.start_size, result.end_size = origin, start, stop
+    signature = _text(_read(archive, SIGNATURE, MAX_SMALL_BYTES, result), SIGNATURE, result)
+    try:
+        note = parse_note(signature)
+    except VerificationError as exc:
+        result.fail(SIGNATURE, f"not a signed note: {exc}")
+        raise _Stop from None
+    if note.text != manifest_statement(origin, manifest_bytes):
+        result.fail(MANIFEST, "differs from what manifest.sig signs: it was altered")
+        raise _Stop
+    verdicts = {key: note.verified_by(key) for key in keys}
+    if False in verdicts.values():
+        result.fail(SIGNATURE, "carries an invalid signature by a trusted key")
+        raise _Stop
+    signers = [key for key, ok in verdicts.items() if ok]
+    if not signers:
+        result.fail(SIGNATURE, "is not signed by a trusted key or a key it rotated to")
+        raise _Stop
+    result.signer = f"{signers[0].name} {signers[0].key_id_hex}"
+
+    # (3) every member's digest and size, and the manifest lists exactly them.
+    if set(listed) != set(MEMBERS):
+        extra = sorted(set(listed) ^ set(MEMBERS))
+        result.fail(MANIFEST, f"lists members other than the pack's: {', '.join(extra)}")
+        raise _Stop
+    for name in MEMBERS:
+        digest, size = _digest(archive, name, infos[name])
+        if size != listed[name].get("size") or digest != listed[name].get("sha256"):
+            result.fail(name, "its SHA-256 or size differs from manifest.json: it was altered")
+    if result.problems:
+        raise _Stop
+
+    # (4) both checkpoints, signed and of the manifest's ledger and sizes.
+    notes: dict[str, str] = {}
+    roots: dict[str, bytes] = {}
+    for name, size in ((CHECKPOINT_START, start), (CHECKPOINT_END, stop)):
+        notes[name] = _text(_read(archive, name, MAX_SMALL_BYTES, result), name, result)
+        try:
+            body = _signed_checkpoint(notes[name], keys)
+        except VerificationError as exc:
+            result.fail(name, str(exc))
+            raise _Stop from None
+        if body.origin != origin or body.size != size:
+            result.fail(name, f"is for {body.origin} size {body.size}, not {origin} size {size}")
+            raise _Stop
+        roots[name] = body.root_hash
+
+    # (5) the consistency proof, over these two checkpoints.
+    proof_text = _text(_read(archive, CONSISTENCY, MAX_SMALL_BYTES, result), CONSISTENCY, result)
+    try:
+        proof = json.loads(proof_text)
+        if (
+            proof.get("old_checkpoint") != notes[CHECKPOINT_START]
+            or proof.get("new_checkpoint") != notes[CHECKPOINT_END]
+        ):
+            result.fail(CONSISTENCY, "does not carry the pack's two checkpoints")
+            raise _Stop
+        check = check_proof(proof_text, keys)
+        if check.kind != "consistency":
+            result.fail(CONSISTENCY, "is not a consistency proof")
+    except ValueError:
+        result.fail(CONSISTENCY, "is not JSON")
+    except VerificationError as exc:
+        result.fail(CONSISTENCY, str(exc))
+
+    # (6, 7) entries and their inclusion proofs, line by line, in step.
+    _check_entries(archive, start, stop, roots[CHECKPOINT_END], result)
+
+
+def _text(data: bytes, name: str, result: PackResult) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        result.fail(name, "is not UTF-8 text")
+        raise _Stop from None
+
+
+def _digest(archive: zipfile.ZipFile, name: str, info: zipfile.ZipInfo) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with archive.open(info) as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+            if size > MAX_MEMBER_BYTES:
+                break
+    return digest.hexdigest(), size
+
+
+def _signed_checkpoint(note: str, keys: list[NoteVerifier]) -> CheckpointBody:
+    parsed = parse_note(note)
+    verdicts = [parsed.verified_by(key) for key in keys]
+    if False in verdicts:
+        raise VerificationError("has an invalid signature by a trusted key")
+    if True not in verdicts:
+        raise VerificationError("is not signed by a trusted key or a key it rotated to")
+    return CheckpointBody.parse(parsed.text)
+
+
+def _lines(archive: zipfile.ZipFile, name: str) -> Iterator[tuple[int, bytes]]:
+    with archive.open(name) as stream:
+        for number, line in enumerate(stream, 1):
+            if len(line) > MAX_LINE:
+                raise _Malformed(name, f"line {number} is longer than {MAX_LINE} bytes")
+            yield number, line
+
+
+class _Malformed(Exception):
+    def __init__(self, member: str, message: str) -> None:
+        super().__init__(message)
+        self.member = member
+
+
+def _object(member: str, number: int, line: bytes, fields: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        raise _Malformed(member, f"line {number} is not JSON") from None
+    if not isinstance(value, dict) or any(f not in value for f in fields):
+        raise _Malformed(member, f"line {number} lacks one of {', '.join(fields)}")
+    return value
+
+
+def _check_entries(
+    archive: zipfile.ZipFile, start: int, stop: int, root: bytes, result: PackResult
+) -> None:
+    try:
+        _check_entry_lines(archive, start, stop, root, result)
+    except _Malformed as exc:
+        result.fail(exc.member, str(exc))
+
+
+def _check_entry_lines(
+    archive: zipfile.ZipFile, start: int, stop: int, root: bytes, result: PackResult
+) -> None:
+    expected = start
+    prev: str | None = GENESIS_PREV if start == 0 else None
+    proofs = _lines(archive, INCLUSION)
+    for number, line in _lines(archive, ENTRIES):
+        where = f"line {number}"
+        entry = _object(ENTRIES, number, line, ("seq", "leaf_hash", "envelope", "body", "salt"))
+        seq = entry["seq"]
+        if seq != expected:
+            result.fail(ENTRIES, f"{where}: entry {seq} where entry {expected} belongs")
+            return
+        # (6) leaf hash from the envelope, never taken on trust; chain link; body hash.
+        try:
+            envelope = str(entry["envelope"]).encode("ascii")
+            fields = json.loads(envelope)
+            salted = (
+                None
+                if entry["body"] is None and entry["salt"] is None
+                else bytes.fromhex(str(entry["salt"])) + str(entry["body"]).encode("utf-8")
+            )
+        except (ValueError, UnicodeEncodeError):
+            raise _Malformed(ENTRIES, f"{where}: entry {seq} has a garbled field") from None
+        leaf = merkle.leaf_hash(envelope)
+        if leaf.hex() != entry["leaf_hash"]:
+            result.fail(ENTRIES, f"{where}: entry {seq}'s envelope does not hash to its leaf")
+            return
+        if not isinstance(fields, dict) or fields.get("seq") != seq:
+            result.fail(ENTRIES, f"{where}: the envelope is not that of entry {seq}")
+            return
+        if prev is not None and fields.get("prev") != prev:
+            result.fail(ENTRIES, f"{where}: entry {seq} does not link to the entry before")
+            return
+        prev = leaf.hex()
+        if salted is None:
+            result.erased += 1
+        elif hashlib.sha256(salted).hexdigest() != fields.get("body_hash"):
+            result.fail(ENTRIES, f"{where}: entry {seq}'s body does not match its hash")
+            return
+
+        # (7) its inclusion proof against the end checkpoint.
+        proof_line = next(proofs, None)
+        if proof_line is None:
+            result.fail(INCLUSION, f"no proof for entry {seq}: the proofs end early")
+            return
+        at, raw = proof_line
+        proof = _object(INCLUSION, at, raw, ("seq", "leaf_hash", "tree_size", "path"))
+        try:
+            path = [bytes.fromhex(h) for h in proof["path"]]
+        except (ValueError, TypeError):
+            raise _Malformed(INCLUSION, f"line {at}: the path is not a list of hex") from None
+        if (
+            proof["seq"] != seq
+            or proof["leaf_hash"] != leaf.hex()
+            or proof["tree_size"] != stop
+            or not merkle.verify_inclusion(leaf, seq, stop, path, root)
+        ):
+            result.fail(INCLUSION, f"line {at}: does not prove entry {seq} in the end checkpoint")
+            return
+        expected += 1
+    if next(proofs, None) is not None:
+        result.fail(INCLUSION, "holds more proofs than there are entries")
+    if expected != stop:
+        result.fail(ENTRIES, f"holds entries {start}..{expected - 1}, not {start}..{stop - 1}")
+    result.entries = expected - start

@@ -1,0 +1,377 @@
+"""The evidence pack: written from a real ledger, verified offline, tampered every way."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pypdf
+import pytest
+from keys.make_test_keys import signer as make_signer
+from test_derive import Built, at, build_ledger, derive_period, ingest
+
+from ledger.export import pack
+from ledger.export.model import Period
+from ledger.export.pack import MANIFEST, MEMBERS, SIGNATURE, manifest_statement, verify_pack
+from ledger.ledger import Ledger
+from ledger.note import NoteSigner, sign_note
+
+ALL = (*MEMBERS, MANIFEST, SIGNATURE)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Built]:
+    """One realistic pack for the read-only tests (built once: ingest is the slow part)."""
+    tmp = tmp_path_factory.mktemp("pack")
+    ledger = Ledger.create(
+        f"sqlite:///{tmp / 'ledger.db'}", "test.trailseal.invalid/ledger", make_signer("primary")
+    )
+    built = build_ledger(ledger, make_signer("primary"), tmp)
+    out = tmp / "pack.zip"
+    pack.write_pack(built.ledger, built.key, derive_period(built), out)
+    return out, built
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def rezip(path: Path, contents: dict[str, bytes], out: Path) -> Path:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    return out
+
+
+def reseal(contents: dict[str, bytes], key: NoteSigner) -> dict[str, bytes]:
+    """Recompute the manifest and sign it with ``key``: what an insider with the key could do.
+
+    Checks past the manifest must still catch what was changed.
+    """
+    manifest = json.loads(contents[MANIFEST])
+    for member in manifest["members"]:
+        data = contents[member["name"]]
+        member["sha256"], member["size"] = hashlib.sha256(data).hexdigest(), len(data)
+    raw = (json.dumps(manifest, indent=2) + "\n").encode()
+    contents = dict(contents, **{MANIFEST: raw})
+    note = sign_note(manifest_statement(manifest["origin"], raw), [key])
+    contents[SIGNATURE] = note.encode()
+    return contents
+
+
+def problems(path: Path, key: NoteSigner) -> list[tuple[str, str]]:
+    result = verify_pack(path, [key.verifier])
+    return [(p.member, p.message) for p in result.problems]
+
+
+def test_a_fresh_pack_verifies(written: tuple[Path, Built]) -> None:
+    path, built = written
+    result = verify_pack(path, [built.key.verifier])
+    assert result.ok, result.problems
+    assert result.entries == result.end_size - result.start_size > 0
+    with zipfile.ZipFile(path) as archive:
+        assert archive.namelist() == list(ALL)
+        entries = [json.loads(line) for line in archive.read("entries.jsonl").splitlines()]
+    assert [e["seq"] for e in entries] == list(range(result.start_size, result.end_size))
+    # Entries are the stored bytes: the body text hashes, with its salt, to the envelope's hash.
+    with built.ledger.store.reading() as conn:
+        stored = built.ledger.store.get_entry(conn, entries[0]["seq"])
+    assert stored is not None and stored.body is not None
+    assert entries[0]["body"].encode() == stored.body
+    assert entries[0]["envelope"].encode() == stored.envelope
+
+
+def test_erased_entry_in_the_period_is_carried_as_null(written: tuple[Path, Built]) -> None:
+    path, built = written
+    with zipfile.ZipFile(path) as archive:
+        entries = [json.loads(line) for line in archive.read("entries.jsonl").splitlines()]
+    by_seq = {e["seq"]: e for e in entries}
+    assert by_seq[built.erased_seq]["body"] is None
+    assert by_seq[built.erased_seq]["salt"] is None
+    assert verify_pack(path, [built.key.verifier]).erased == 1
+
+
+def test_report_reads_back(written: tuple[Path, Built]) -> None:
+    path, _ = written
+    reader = pypdf.PdfReader(io.BytesIO(members(path)["report.pdf"]))
+    # Cells wrap: compare without line breaks.
+    text = "".join(page.extract_text() for page in reader.pages).replace("\n", "")
+    assert "Acme" in text
+    assert "test.trailseal.invalid/ledger" in text
+    assert "dana.okafor@acme.test" in text  # CC3.2 approver
+    assert "false-positive" in text  # CC7.3 triage
+    assert "(erased)" in text
+    assert "reopened" in text
+    assert "2025-01-01 to 2025-03-31" in text
+
+
+def test_oscal_member_is_the_same_document(written: tuple[Path, Built]) -> None:
+    path, _ = written
+    document = json.loads(members(path)["assessment-results.json"])
+    results = document["assessment-results"]["results"][0]
+    assert results["observations"] and results["findings"]
+
+
+def test_verify_md_script_runs_on_the_pack(written: tuple[Path, Built], tmp_path: Path) -> None:
+    path, _ = written
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(tmp_path)
+    guide = (tmp_path / "VERIFY.md").read_text()
+    code = re.search(r"```python\n(.*?)```", guide, re.S)
+    assert code is not None
+    run = subprocess.run(
+        [sys.executable, "-c", code.group(1)],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "all entries included" in run.stdout
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    for member in manifest["members"]:
+        data = (tmp_path / member["name"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == member["sha256"]
+
+
+def test_same_state_same_bytes(written: tuple[Path, Built], tmp_path: Path) -> None:
+    path, built = written
+    again = tmp_path / "again.zip"
+    pack.write_pack(built.ledger, built.key, derive_period(built), again)
+    assert again.read_bytes() == path.read_bytes()
+    with zipfile.ZipFile(again) as archive:
+        assert {i.date_time for i in archive.infolist()} == {(2025, 2, 20, 9, 30, 0)}
+
+
+# --- tampering ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_altering_any_member_fails(written: tuple[Path, Built], tmp_path: Path, name: str) -> None:
+    path, built = written
+    contents = members(path)
+    data = bytearray(contents[name])
+    # Flip a byte in the middle (for text, keep it text).
+    i = len(data) // 2
+    data[i] = ord("0") if data[i] != ord("0") else ord("1")
+    contents[name] = bytes(data)
+    found = problems(rezip(path, contents, tmp_path / "t.zip"), built.key)
+    assert found, f"altering {name} went unnoticed"
+    assert found[0][0] in (name, SIGNATURE, MANIFEST)
+    if name in MEMBERS:
+        assert found[0] == (name, "its SHA-256 or size differs from manifest.json: it was altered")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_removing_any_member_fails(written: tuple[Path, Built], tmp_path: Path, name: str) -> None:
+    path, built = written
+    contents = members(path)
+    del contents[name]
+    found = problems(rezip(path, contents, tmp_path / "t.zip"), built.key)
+    assert (name, "member missing from the pack") in found
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "../escape.txt", "/etc/passwd", "dir/x", "C:x"])
+def test_adding_a_member_fails(written: tuple[Path, Built], tmp_path: Path, name: str) -> None:
+    path, built = written
+    contents = members(path)
+    contents[name] = b"extra"
+    found = problems(rezip(path, contents, tmp_path / "t.zip"), built.key)
+    assert found and found[0][0] == name
+
+
+def test_a_zip_bomb_is_refused(written: tuple[Path, Built], tmp_path: Path) -> None:
+    path, built = written
+    contents = members(path)
+    contents["report.pdf"] = bytes(32 << 20)  # 32 MiB of zeros deflate ~1000:1
+    found = problems(rezip(path, contents, tmp_path / "t.zip"), built.key)
+    assert found[0][0] == "report.pdf" and "zip bomb" in found[0][1]
+
+
+def test_a_duplicate_member_is_refused(written: tuple[Path, Built], tmp_path: Path) -> None:
+    path, built = written
+    out = tmp_path / "t.zip"
+    out.write_bytes(path.read_bytes())
+    with zipfile.ZipFile(out, "a") as archive, pytest.warns(UserWarning):
+        archive.writestr("VERIFY.md", b"trust me")
+    found = problems(out, built.key)
+    assert ("VERIFY.md", "the member appears twice") in found
+
+
+def _lines(data: bytes) -> list[bytes]:
+    return data.splitlines(keepends=True)
+
+
+def test_swapped_proofs_fail_even_when_resealed(
+    written: tuple[Path, Built], tmp_path: Path
+) -> None:
+    path, built = written
+    contents = members(path)
+    lines = _lines(contents["inclusion-proofs.jsonl"])
+    lines[1], lines[2] = lines[2], lines[1]
+    contents["inclusion-proofs.jsonl"] = b"".join(lines)
+    assert problems(rezip(path, contents, tmp_path / "a.zip"), built.key)[0][0] == (
+        "inclusion-proofs.jsonl"
+    )
+    found = problems(rezip(path, reseal(contents, built.key), tmp_path / "b.zip"), built.key)
+    assert found[0][0] == "inclusion-proofs.jsonl" and "does not prove entry" in found[0][1]
+
+
+def test_deeper_checks_hold_when_resealed(written: tuple[Path, Built], tmp_path: Path) -> None:
+    """With the manifest re-signed, each structural check must still catch its edit."""
+    path, built = written
+    base = members(path)
+
+    def edit_entry(contents: dict[str, bytes], index: int, change: Callable[[dict], None]) -> None:
+        lines = _lines(contents["entries.jsonl"])
+        entry = json.loads(lines[index])
+        change(entry)
+        lines[index] = (json.dumps(entry, ensure_ascii=False) + "\n").encode()
+        contents["entries.jsonl"] = b"".join(lines)
+
+    cases: list[tuple[str, Callable[[dict[str, bytes]], None], str, str]] = [
+        (
+            "body",
+            lambda c: edit_entry(c, 3, lambda e: e.update(body=e["body"][:-1] + " }")),
+            "entries.jsonl",
+            "body does not match",
+        ),
+        (
+            "dropped entry",
+            lambda c: c.update({"entries.jsonl": b"".join(_lines(c["entries.jsonl"])[1:])}),
+            "entries.jsonl",
+            "belongs",
+        ),
+        (
+            "dropped last entry",
+            lambda c: c.update({"entries.jsonl": b"".join(_lines(c["entries.jsonl"])[:-1])}),
+            "inclusion-proofs.jsonl",
+            "more proofs",
+        ),
+        (
+            "consistency",
+            lambda c: c.update(
+                {
+                    "consistency.json": c["consistency.json"].replace(
+                        b'"path": [', b'"path": ["AA==",'
+                    )
+                }
+            ),
+            "consistency.json",
+            "",
+        ),
+        (
+            "start checkpoint",
+            lambda c: c.update({"checkpoint-start.txt": c["checkpoint-end.txt"]}),
+            "checkpoint-start.txt",
+            "size",
+        ),
+    ]
+    for label, change, member, text in cases:
+        contents = dict(base)
+        change(contents)
+        found = problems(rezip(path, reseal(contents, built.key), tmp_path / "t.zip"), built.key)
+        assert found, label
+        assert found[0][0] == member and text in found[0][1], (label, found)
+
+
+def test_a_stranger_signature_or_key_fails(written: tuple[Path, Built], tmp_path: Path) -> None:
+    path, built = written
+    stranger = make_signer("stranger")
+    resigned = reseal(members(path), stranger)
+    found = problems(rezip(path, resigned, tmp_path / "t.zip"), built.key)
+    assert found[0] == (SIGNATURE, "is not signed by a trusted key or a key it rotated to")
+    # The genuine pack, checked with the wrong key.
+    assert problems(path, stranger)[0][0] == SIGNATURE
+
+
+def test_a_flipped_byte_in_the_zip_fails(written: tuple[Path, Built], tmp_path: Path) -> None:
+    path, built = written
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 3] ^= 0x40
+    out = tmp_path / "t.zip"
+    out.write_bytes(bytes(raw))
+    assert problems(out, built.key)
+
+
+def test_rotated_key_is_followed(
+    sqlite_ledger: Ledger, primary_key: NoteSigner, tmp_path: Path
+) -> None:
+    rotated = make_signer("rotated")
+    ingest(
+        sqlite_ledger,
+        primary_key,
+        Path(pack.__file__).parents[2] / "tests" / "ingest" / "fixtures" / "bandit_toy_app.json",
+        at(1, 5),
+    )
+    sqlite_ledger.rotate_key(primary_key, rotated, clock=lambda: at(1, 6))
+    built = Built(sqlite_ledger, primary_key, -1, "", "")
+    derivation = derive_period(built)
+    out = tmp_path / "rotated.zip"
+    pack.write_pack(sqlite_ledger, rotated, derivation, out)
+    assert verify_pack(out, [primary_key.verifier]).ok
+    assert verify_pack(out, [primary_key.verifier, rotated.verifier]).ok
+    # Trusting only the new key cannot vouch for checkpoints the old key signed.
+    assert problems(out, rotated)[0][0] == "checkpoint-start.txt"
+    assert not verify_pack(out, [make_signer("stranger").verifier]).ok
+
+
+def test_empty_period(written: tuple[Path, Built], tmp_path: Path) -> None:
+    _, built = written
+    derivation = derive_period(built, Period(date(2024, 6, 1), date(2024, 6, 30)))
+    out = tmp_path / "empty.zip"
+    info = pack.write_pack(built.ledger, built.key, derivation, out)
+    assert info.entries == 0
+    result = verify_pack(out, [built.key.verifier])
+    assert result.ok, result.problems
+    assert members(out)["entries.jsonl"] == b""
+
+
+def test_unreadable_pack_is_an_input_error(tmp_path: Path, primary_key: NoteSigner) -> None:
+    from ledger.errors import InputError
+
+    with pytest.raises(InputError):
+        verify_pack(tmp_path / "nope.zip", [primary_key.verifier])
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip")
+    assert problems(junk, primary_key)[0][0] == "(zip)"
+
+
+def test_pack_on_both_backends(ledger: Ledger, primary_key: NoteSigner, tmp_path: Path) -> None:
+    built = build_ledger(ledger, primary_key, tmp_path)
+    out = tmp_path / "pack.zip"
+    pack.write_pack(ledger, primary_key, derive_period(built), out)
+    assert verify_pack(out, [primary_key.verifier]).ok
+
+
+@pytest.mark.slow
+def test_ten_thousand_findings(
+    sqlite_ledger: Ledger, primary_key: NoteSigner, tmp_path: Path
+) -> None:
+    sys.path.insert(0, str(Path(__file__).parent.parent / "ingest"))
+    from generate_sarif import write
+
+    sarif = tmp_path / "big.sarif"
+    write(10_000, str(sarif))
+    ingest(sqlite_ledger, primary_key, sarif, at(2, 3))
+    built = Built(sqlite_ledger, primary_key, -1, "", "")
+    derivation = derive_period(built)
+    assert len(derivation.data.findings) == 10_000
+    out = tmp_path / "big.zip"
+    started = time.perf_counter()
+    info = pack.write_pack(sqlite_ledger, primary_key, derivation, out)
+    elapsed = time.perf_counter() - started
+    assert info.entries == 10_001 and info.pages > 100
+    assert elapsed < 60, elapsed
+    result = verify_pack(out, [primary_key.verifier])
+    assert result.ok and result.entries == 10_001
