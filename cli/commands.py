@@ -198,8 +198,8 @@ def verify(
     from ledger.errors import InputError, VerificationError
     from ledger.verify import Verifier, read_kept
 
-    verifier = _trusted(trusted_key)
     ledger = open_ledger(db)
+    verifier = _trusted(trusted_key)
     kept = []
     sources: list[tuple[str, str]] = []
     if since is not None:
@@ -339,21 +339,25 @@ def _summary(kind: str, body: dict[str, Any] | None) -> str:
         return "(content erased)"
     if kind == "artifact":
         art = body.get("artifact", {})
-        return _safe(
+        return printable(
             f"{art.get('name')} {art.get('format')} sha256:{str(art.get('sha256'))[:16]} "
             f"results={art.get('results')}"
         )
     if kind in ("finding", "finding-fixed", "acceptance"):
         finding = body.get("finding", {})
         event = body.get("event", kind)
-        return _safe(
+        return printable(
             f"{event:<9} {finding.get('severity', ''):<8} {finding.get('rule_id', '')} "
             f"{(finding.get('location') or {}).get('path', '')} id={str(body.get('identity'))[:12]}"
         )
-    return _safe(", ".join(sorted(body))[:100])
+    return printable(", ".join(sorted(body))[:100])
 
 
-def _safe(text: str) -> str:
+def printable(text: str) -> str:
+    """``text`` with every non-printable character (ESC, CR, bidi controls, NUL...)
+    written as its escape, so artifact strings cannot act on the terminal."""
+    if text.isprintable():
+        return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 

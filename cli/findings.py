@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.commands import DbOption, JsonOption, emit_json, open_ledger
+from cli.commands import DbOption, JsonOption, emit_json, open_ledger, printable
 
 _STATUSES = ("open", "reopened", "fixed")
 
@@ -37,8 +37,10 @@ def findings(
             emit_json(row)
         else:
             typer.echo(
-                f"{row['severity']:<8} {row['status']:<8} {row['tool']}:{row['rule_id']}  "
-                f"{row['path']}  {row['identity'][:12]}"
+                printable(
+                    f"{row['severity']:<8} {row['status']:<8} {row['tool']}:{row['rule_id']}  "
+                    f"{row['path']}  {row['identity'][:12]}"
+                )
             )
     if not json_output:
         typer.echo(f"{len(rows)} findings", err=True)

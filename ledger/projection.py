@@ -51,6 +51,15 @@ class ProjectionError(Exception):
         self.seq = seq
 
 
+def _text(value: str) -> str:
+    """The derived tables' copy of an artifact string.
+
+    PostgreSQL text cannot hold NUL, so the copy shows U+FFFD there; the
+    entry keeps the exact value.
+    """
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
 def _no_rows(_scope: str, _identity: str) -> dict[str, Any] | None:
     return None
 
@@ -85,8 +94,8 @@ class Projection:
                 self.artifacts.append(
                     {
                         "sha256": artifact["sha256"],
-                        "repository": ci.get("repository") or "",
-                        "revision": ci.get("commit") or "",
+                        "repository": _text(ci.get("repository") or ""),
+                        "revision": _text(ci.get("commit") or ""),
                         "seq": seq,
                     }
                 )
@@ -114,8 +123,8 @@ class Projection:
             row = {
                 "scope": scope["id"],
                 "identity": identity,
-                "repository": scope["repository"] or "",
-                "tool": scope["tool"],
+                "repository": _text(scope["repository"] or ""),
+                "tool": _text(scope["tool"]),
                 "first_seq": seq,
                 "acceptance": "none",
             }
@@ -126,11 +135,11 @@ class Projection:
             finding = body["finding"]
             location = finding.get("location") or {}
             row.update(
-                rule_id=finding["rule_id"],
+                rule_id=_text(finding["rule_id"]),
                 severity=finding["severity"],
                 category=finding.get("category", "code"),
-                title=finding["title"],
-                path=location.get("path", ""),
+                title=_text(finding["title"]),
+                path=_text(location.get("path", "")),
                 last_seq=seq,
             )
         row["artifact"] = body["artifact"]

@@ -140,7 +140,11 @@ class Store:
             raise self._fail("creating the tables", exc) from exc
 
     def exists(self) -> bool:
-        """Whether the database holds a trailseal ledger."""
+        """Whether the database holds a trailseal ledger (never creates a file)."""
+        database = self.engine.url.database
+        is_file = self.dialect == "sqlite" and database and database != ":memory:"
+        if is_file and not Path(str(database)).is_file():
+            return False
         try:
             with self.engine.connect() as conn:
                 return sa.inspect(conn).has_table(t.meta.name)

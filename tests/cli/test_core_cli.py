@@ -179,23 +179,11 @@ def test_a_command_without_a_ledger_says_where_it_looked(run: Run, home: Path, a
     assert out.stdout == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger/store/__init__.py Store.exists: when the ledger's directory does not "
-    "exist, SQLite's 'unable to open database file' is reported instead of the "
-    "missing ledger and 'trailseal init'",
-)
 def test_no_ledger_directory_at_all_says_to_run_init(run: Run, home: Path):
     out = run("log", code=2)
     assert "trailseal init" in out.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/commands.py verify: the verifier key is loaded before the ledger is "
-    "opened, so without a ledger the message names verifier.pub, not the ledger and "
-    "'trailseal init'",
-)
 def test_verify_without_a_ledger_says_to_run_init(run: Run, home: Path):
     home.mkdir()
     out = run("verify", code=2)

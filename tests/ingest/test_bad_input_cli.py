@@ -364,11 +364,6 @@ def test_hostile_text_in_log_output_is_escaped(run: Callable[..., Result], tmp_p
     assert "\\x1b" in shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/findings.py findings: the plain listing echoes tool, rule_id and path "
-    "unescaped, so ESC sequences, bidi overrides, CR and backspace reach the terminal",
-)
 def test_hostile_text_in_findings_output_is_escaped(run: Callable[..., Result], tmp_path: Path):
     path = tmp_path / "hostile.sarif"
     path.write_text(json.dumps(_hostile_log()), encoding="utf-8")
@@ -379,12 +374,6 @@ def test_hostile_text_in_findings_output_is_escaped(run: Callable[..., Result], 
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger/store (findings table, Text columns): on PostgreSQL a NUL in a rule id, "
-    "title or path fails the insert ('text fields cannot contain NUL'), so a file SQLite "
-    "accepts is rejected whole",
-)
 def test_nul_in_a_rule_id_or_path_on_postgresql(
     run: Callable[..., Result], tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ):
