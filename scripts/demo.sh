@@ -58,3 +58,28 @@ trailseal verify --trusted-key pinned-verifier.pub
 
 step "current findings"
 trailseal findings
+
+step "record a risk decision and a triage on the open findings"
+open_ids=$(trailseal findings --status open --json | python3 -c '
+import json, sys
+rows = [json.loads(line) for line in sys.stdin if line.strip()]
+print(" ".join(r["identity"][:12] for r in rows[:2]))')
+set -- $open_ids
+if [ $# -ge 1 ]; then
+  trailseal accept "$1" --approver "cto@example.invalid" \
+    --justification "Internal admin tool; compensating network control in place." \
+    --expires "$(date -u -d '+90 days' +%F 2>/dev/null || date -u -v+90d +%F)"
+fi
+if [ $# -ge 2 ]; then
+  trailseal triage "$2" --decision investigating --note "Reviewing with the service owner." \
+    --analyst "secops@example.invalid"
+fi
+
+step "write the auditor's evidence pack for the period covering today, and check it"
+today=$(date -u +%F)
+pack=$(trailseal export --from "$today" --to "$today" --out "$out/evidence-$today.zip" \
+  --organisation "Example Payments Ltd" \
+  --scope-description "The payments-api service and its CI scans." \
+  --by "compliance@example.invalid" --trusted-key pinned-verifier.pub)
+trailseal verify-pack "$pack" --trusted-key pinned-verifier.pub
+echo "$pack"
