@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -246,6 +247,45 @@ def _line_column(path: Path, offset: int) -> tuple[int, int]:
     return line, column
 
 
+_SCAN_LIMIT = 64 << 20
+
+
+def _first_invalid_utf8(path: Path) -> str | None:
+    """'byte N (line L)' of the first byte that is not UTF-8, read in chunks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    consumed, lines = 0, 1
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    # The decoder may hold back up to 3 bytes of the chunk before.
+                    start = max(0, exc.start - len(exc.object) + len(chunk))
+                    offset = consumed + start
+                    lines += chunk[:start].count(b"\n")
+                    return f"byte {offset} (line {lines})"
+                consumed += len(chunk)
+                lines += chunk.count(b"\n")
+    except OSError:
+        return None
+    return None
+
+
+def _second_value(path: Path) -> str | None:
+    """'line L' where a second JSON value starts, for files of moderate size."""
+    try:
+        if path.stat().st_size > _SCAN_LIMIT:
+            return None
+        text = path.read_text(encoding="utf-8-sig")
+        _, end = json.JSONDecoder().raw_decode(text, len(text) - len(text.lstrip()))
+    except (OSError, ValueError):
+        return None
+    rest = text[end:]
+    start = end + len(rest) - len(rest.lstrip())
+    return f"line {text.count(chr(10), 0, start) + 1}" if start < len(text) else None
+
+
 def json_error(path: Path, exc: Exception) -> InputError:
     """Turn a parser failure into a message with place and likely cause."""
     if isinstance(exc, UnicodeDecodeError):
@@ -258,14 +298,14 @@ def json_error(path: Path, exc: Exception) -> InputError:
     if "invalid bytes in UTF8" in detail:
         return fail(
             path,
-            None,
+            _first_invalid_utf8(path),
             "is not valid UTF-8 text; re-encode the report as UTF-8 (or UTF-16 with a BOM).",
         )
     problem, place = _locate(path)
     if "trailing garbage" in detail or ("Additional data" in problem and "error" not in detail):
         return fail(
             path,
-            place or None,
+            _second_value(path) or place or None,
             "holds more than one JSON value, one after another; this looks like JSON "
             "Lines, so give --format jsonl if it holds trailseal findings.",
         )

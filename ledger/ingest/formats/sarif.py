@@ -272,7 +272,11 @@ class _Skip:
 
 
 def _too_deep(path: Path, depth: int) -> Exception:
-    return fail(path, None, f"JSON nested deeper than {Limits.DEPTH} levels; refusing to parse it.")
+    return fail(
+        path,
+        f"nesting level {depth}",
+        f"JSON nested deeper than {Limits.DEPTH} levels; refusing to parse it.",
+    )
 
 
 def _check_document(path: Path, scan: _Scan) -> list[str]:
