@@ -1,0 +1,114 @@
+"""``trailseal export``, ``verify-pack``, ``accept`` and ``triage`` through the CLI."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from cli.main import app
+
+FIXTURES = Path(__file__).parents[1] / "ingest" / "fixtures"
+TODAY_WIDE = ("--from", "2000-01-01", "--to", "2999-12-31")
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    for name in ("TRAILSEAL_DB", "TRAILSEAL_SIGNING_KEY", "TRAILSEAL_REDACTION_KEY", "USER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRAILSEAL_HOME", str(tmp_path / "home"))
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    assert invoke("init", "--origin", "cli.test/ledger").exit_code == 0
+    for name in ("bandit_toy_app.json", "gitleaks_v8_four_leaks.json"):
+        result = invoke("ingest", "--repo", "acme/app", "--commit", "c1", str(FIXTURES / name))
+        assert result.exit_code == 0, result.output
+    return invoke
+
+
+def identities(run) -> list[str]:  # type: ignore[no-untyped-def]
+    result = run("findings", "--json")
+    return [json.loads(line)["identity"] for line in result.stdout.splitlines() if line]
+
+
+def test_export_then_verify_pack(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    first, second = identities(run)[:2]
+    accepted = run(
+        "accept",
+        first[:12],
+        "--approver",
+        "cto",
+        "--justification",
+        "lab only",
+        "--expires",
+        "2999-01-01",
+    )
+    assert accepted.exit_code == 0 and "risk acceptance" in accepted.stderr
+    triaged = run("triage", second[:12], "--decision", "confirmed", "--note", "real")
+    assert triaged.exit_code == 0
+    assert json.loads(run("findings", "--json", "--status", "accepted").stdout)["identity"] == first
+
+    out = tmp_path / "pack.zip"
+    result = run("export", *TODAY_WIDE, "--out", str(out), "--organisation", "Acme", "--by", "me")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{out}\n"
+    assert "trust on first use" in result.stderr
+
+    key = str(tmp_path / "home" / "verifier.pub")
+    checked = run("verify-pack", str(out), "--trusted-key", key)
+    assert checked.exit_code == 0 and checked.stderr.startswith("OK: ")
+
+    # The export is itself an entry naming the pack's digest.
+    log = json.loads(run("log", "--json", "-n", "1").stdout)
+    assert log["kind"] == "export" and log["body"]["by"] == "me"
+    import hashlib
+
+    assert log["body"]["pack"]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_verify_pack_names_the_altered_member(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "pack.zip"
+    assert run("export", *TODAY_WIDE, "--out", str(out)).exit_code == 0
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(bad, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, data + b" " if info.filename == "VERIFY.md" else data)
+    key = str(tmp_path / "home" / "verifier.pub")
+    result = run("verify-pack", str(bad), "--trusted-key", key)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"FAIL: {bad}: VERIFY.md: its SHA-256 or size differs")
+    assert run("verify-pack", str(tmp_path / "none.zip"), "--trusted-key", key).exit_code == 2
+    assert run("verify-pack", str(out), "--trusted-key", "nonsense").exit_code == 2
+
+
+def test_export_refuses_a_tampered_ledger(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = sqlite3.connect(tmp_path / "home" / "ledger.db")
+    db.execute(
+        "UPDATE entries SET body = CAST(REPLACE(CAST(body AS TEXT), 'B', 'C') AS BLOB) "
+        "WHERE seq = 1"
+    )
+    db.commit()
+    db.close()
+    out = tmp_path / "pack.zip"
+    result = run("export", *TODAY_WIDE, "--out", str(out))
+    assert result.exit_code == 1
+    assert "no evidence pack was written" in result.stderr
+    assert not out.exists()
+
+
+def test_usage_errors(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = str(tmp_path / "p.zip")
+    assert run("export", "--from", "2025-13-01", "--to", "2025-01-01", "--out", out).exit_code == 2
+    assert run("export", "--from", "2025-02-01", "--to", "2025-01-01", "--out", out).exit_code == 2
+    assert run("export", *TODAY_WIDE, "--out", out, "--sla", "critical").exit_code == 2
+    assert run("triage", "0123456789", "--decision", "maybe").exit_code == 2
+    assert run("accept", "zz", "--approver", "a", "--justification", "b").exit_code == 2
