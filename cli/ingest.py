@@ -28,6 +28,8 @@ def ingest_paths(
     *,
     db: str | None = None,
     overrides: dict[str, str | None] | None = None,
+    category: str | None = None,
+    partial: bool = False,
 ) -> int:
     """Ingest files one by one and report each; returns the exit code.
 
@@ -57,6 +59,8 @@ def ingest_paths(
                 redaction_key=redaction_key,
                 fmt=fmt,
                 display_name=str(path),
+                category=category,
+                partial=partial,
             )
         except InputError as exc:
             outcome = Outcome(file=str(path), status="rejected", format=fmt, error=str(exc))
@@ -113,6 +117,21 @@ def ingest(
     run_url: Annotated[
         str | None, typer.Option("--run-url", help="CI run URL, overriding CI detection.")
     ] = None,
+    category: Annotated[
+        str | None,
+        typer.Option(
+            help="Automation category for every run in the files, so runs of one tool "
+            "over different parts of a repository are separate scopes.",
+        ),
+    ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="The artifacts cover only part of the target: record what they report, "
+            "but mark nothing fixed.",
+        ),
+    ] = False,
     witness: WitnessOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
@@ -124,7 +143,15 @@ def ingest(
     were recorded or duplicates, 2 when any was rejected.
     """
     overrides = {"repository": repo, "commit": commit, "branch": branch, "run_url": run_url}
-    code = ingest_paths(files, format, json_output, db=db, overrides=overrides)
+    code = ingest_paths(
+        files,
+        format,
+        json_output,
+        db=db,
+        overrides=overrides,
+        category=category,
+        partial=partial,
+    )
     if witness:
         write_witnesses(open_ledger(db).head().note, witness)
     raise typer.Exit(code)

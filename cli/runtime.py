@@ -82,7 +82,7 @@ def logs(
         fields[name] = source
     policy = load_policy(config, settings or [])
     scan = scan_logs(files, policy, cast("LogFormat | None", fmt), fields)
-    code = _emit(scan.findings, out, ingest, "runtime-logs")
+    code = _emit(scan.findings, out, ingest, "runtime-logs", closes=False)
     typer.echo(scan.summary(), err=True)
     raise typer.Exit(code)
 
@@ -147,7 +147,7 @@ def key_drift(
         from cli.ingest import record_snapshot
 
         record_snapshot("jwks", name or jwks.name, public_jwks(document))
-    code = _emit(findings, out, ingest, "runtime-key-drift")
+    code = _emit(findings, out, ingest, "runtime-key-drift", closes=True)
     typer.echo(
         f"{len(current)} current key(s), {len(services)} service(s); {len(findings)} finding(s)",
         err=True,
@@ -155,16 +155,22 @@ def key_drift(
     raise typer.Exit(code)
 
 
-def _emit(findings: list[Finding], out: Path | None, ingest: bool, stem: str) -> int:
+def _emit(
+    findings: list[Finding], out: Path | None, ingest: bool, stem: str, *, closes: bool
+) -> int:
     """Write the findings (file or stdout) and ingest them if asked; the exit code."""
-    from ledger.runtime.logs import to_jsonl, write_jsonl
+    from ledger.runtime.logs import TOOL, to_jsonl, write_jsonl
 
     if out is None and not ingest:
         for line in to_jsonl(findings):
             typer.echo(line)
         return 0
+    # Each check is its own scope (category). An access log shows what happened
+    # in its window only, so its run is incomplete: a quieter log later closes
+    # nothing. A key-drift check sees the whole current state, so it does.
+    run = {"tool": TOOL, "category": stem, "complete": closes}
     with _findings_file(out, stem) as path:
-        write_jsonl(findings, path)
+        write_jsonl(findings, path, run)
         if not ingest:
             return 0
         from cli.ingest import ingest_paths

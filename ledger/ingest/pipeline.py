@@ -23,6 +23,7 @@ ledger as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections import defaultdict
@@ -133,10 +134,16 @@ def ingest_file(
     fmt: str | None = None,
     display_name: str | None = None,
     repo_root: str | None = None,
+    category: str | None = None,
+    partial: bool = False,
     clock: Clock = utc_now,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> Outcome:
-    """Record one artifact file as one batch. Raises :class:`InputError` for bad input."""
+    """Record one artifact file as one batch. Raises :class:`InputError` for bad input.
+
+    ``category`` replaces every run's automation category; ``partial`` marks
+    every run incomplete, so the artifact closes no finding.
+    """
     name = display_name or str(path)
     outcome = Outcome(file=name, status="rejected")
     sha256, size = file_digest(path)
@@ -144,6 +151,15 @@ def ingest_file(
     reader = registry.get_reader(fmt) if fmt else registry.detect_format(path)
     outcome.format = reader.name
     stream = open_stream(reader.name, path, redaction_key, repo_root, size)
+    if category is not None or partial:
+        stream.runs = [
+            dataclasses.replace(
+                run,
+                category=category if category is not None else run.category,
+                complete=run.complete and not partial,
+            )
+            for run in stream.runs
+        ]
     try:
         return _record(ledger, signer, stream, outcome, sha256, size, ci, clock, on_batch)
     finally:

@@ -102,10 +102,15 @@ def to_jsonl(findings: Iterable[Finding]) -> Iterator[str]:
         yield orjson.dumps(item.model_dump(mode="json", exclude_none=True)).decode("utf-8")
 
 
-def write_jsonl(findings: Iterable[Finding], path: Path) -> None:
-    """Write :func:`to_jsonl` lines to ``path``."""
+def write_jsonl(
+    findings: Iterable[Finding], path: Path, run: dict[str, object] | None = None
+) -> None:
+    """Write :func:`to_jsonl` lines to ``path``, after a run header line if given
+    (``{"trailseal_run": run}``, see :mod:`ledger.ingest.formats.jsonl`)."""
     try:
         with path.open("w", encoding="utf-8") as stream:
+            if run is not None:
+                stream.write(orjson.dumps({"trailseal_run": run}).decode("utf-8") + "\n")
             for line in to_jsonl(findings):
                 stream.write(line + "\n")
     except OSError as exc:

@@ -58,7 +58,9 @@ def test_logs_out_file_and_thresholds_from_config_and_set(
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
-    subjects = {json.loads(line)["properties"]["subject"] for line in out.read_text().splitlines()}
+    header, *lines = out.read_text().splitlines()
+    assert json.loads(header)["trailseal_run"]["category"] == "runtime-logs"
+    subjects = {json.loads(line)["properties"]["subject"] for line in lines}
     assert subjects == set(ATTACKERS) - {"atk-roamer", "atk-guesser"}
 
 
@@ -114,10 +116,10 @@ def test_logs_ingest_without_out_records_a_temporary_file(
 ) -> None:
     import cli.ingest
 
-    seen: list[tuple[list[str], str | None]] = []
+    seen: list[tuple[list[str], str | None, dict[str, Any]]] = []
 
-    def ingest_paths(paths: list[Path], fmt: str | None, json_output: bool = False) -> int:
-        seen.append(([p.read_text() for p in paths], fmt))
+    def ingest_paths(paths: list[Path], fmt: str | None, **options: Any) -> int:
+        seen.append(([p.read_text() for p in paths], fmt, options))
         return 0
 
     monkeypatch.setattr(cli.ingest, "ingest_paths", ingest_paths)
@@ -126,8 +128,16 @@ def test_logs_ingest_without_out_records_a_temporary_file(
     result = runner.invoke(app, ["runtime", "logs", str(log), "--ingest"])
 
     assert result.exit_code == 0, result.stderr
-    ((texts, fmt),) = seen
-    assert fmt == "jsonl" and len(texts[0].splitlines()) == 10
+    ((texts, fmt, options),) = seen
+    header, *records = texts[0].splitlines()
+    assert fmt == "jsonl" and len(records) == 10 and options == {}
+    assert json.loads(header) == {
+        "trailseal_run": {
+            "tool": "trailseal-runtime",
+            "category": "runtime-logs",
+            "complete": False,
+        }
+    }
     assert result.stdout == ""
 
 
@@ -154,7 +164,7 @@ def test_key_drift_records_public_jwks_and_findings(
     monkeypatch.setattr(
         cli.ingest,
         "ingest_paths",
-        lambda paths, fmt, json_output=False: ingested.append(paths[0].read_text()) or 0,
+        lambda paths, fmt, **options: ingested.append(paths[0].read_text()) or 0,
     )
     out = tmp_path / "drift.jsonl"
 
@@ -183,7 +193,13 @@ def test_key_drift_records_public_jwks_and_findings(
     ((kind, name, document),) = snapshots
     assert (kind, name) == ("jwks", "jwks.json")
     assert document == {"keys": [rsa_jwk(new, "k2")]}
-    rules = [json.loads(line)["rule_id"] for line in out.read_text().splitlines()]
+    header, *lines = out.read_text().splitlines()
+    assert json.loads(header)["trailseal_run"] == {
+        "tool": "trailseal-runtime",
+        "category": "runtime-key-drift",
+        "complete": True,
+    }
+    rules = [json.loads(line)["rule_id"] for line in lines]
     assert sorted(rules) == ["KEY001", "KEY002"]
     assert ingested == [out.read_text()]
 

@@ -5,6 +5,14 @@ Each non-blank line is a JSON object valid against ``schemas.finding``
 an integer beyond 2**53 stays text (:func:`ledger.canonical.loads_exact`),
 so ``properties`` can never hold a float. One bad line rejects the whole
 file, naming the line and the field. Each distinct ``tool`` is one run.
+
+A line may instead describe a run, so that a run which found nothing is
+still recorded (and can close what it no longer finds)::
+
+    {"trailseal_run": {"tool": "trailseal-runtime", "category": "runtime-logs",
+                       "complete": false, "successful": true, "tool_version": "0.1.0"}}
+
+Only ``tool`` is required; findings of that tool belong to that run.
 """
 
 from __future__ import annotations
@@ -40,12 +48,22 @@ class JsonLinesReader:
             record = json.loads(first)
         except (ValueError, RecursionError):
             return False
-        return isinstance(record, dict) and all(key in record for key in _REQUIRED)
+        if not isinstance(record, dict):
+            return False
+        return _RUN in record or all(key in record for key in _REQUIRED)
 
     def read(self, path: Path, options: ReadOptions) -> Report:
         tools: dict[str, int] = {}
+        declared: dict[str, RunInfo] = {}
         fingerprints: list[str] = []
         for number, record in _records(path):
+            if _RUN in record:
+                run = _run_header(path, number, record)
+                if run.tool in tools:
+                    raise fail(path, f"line {number}", f"a second run header for {run.tool!r}.")
+                tools[run.tool] = len(tools)
+                declared[run.tool] = run
+                continue
             tool = record.get("tool")
             if not isinstance(tool, str) or not tool:
                 raise fail(path, f"line {number}, field 'tool'", "missing or not a string.")
@@ -57,12 +75,41 @@ class JsonLinesReader:
             raise fail(path, None, "holds no findings (only blank lines).")
         report = Report(
             format=self.name,
-            runs=[RunInfo(tool=tool) for tool in tools],
+            runs=[declared.get(tool, RunInfo(tool=tool)) for tool in tools],
             findings=iter(()),
             untrusted_fingerprints=untrusted(fingerprints),
         )
         report.findings = _findings(path, options, tools)
         return report
+
+
+_RUN = "trailseal_run"
+
+
+def _run_header(path: Path, number: int, record: dict[str, Any]) -> RunInfo:
+    """A ``{"trailseal_run": {...}}`` line as a :class:`RunInfo`."""
+    header = record[_RUN]
+    if len(record) != 1 or not isinstance(header, dict):
+        raise fail(path, f"line {number}", "a run header holds one object and nothing else.")
+    tool = header.get("tool")
+    if not isinstance(tool, str) or not tool:
+        raise fail(path, f"line {number}, field 'trailseal_run.tool'", "missing or not a string.")
+    for name in ("category", "tool_version"):
+        if header.get(name) is not None and not isinstance(header[name], str):
+            raise fail(path, f"line {number}, field 'trailseal_run.{name}'", "not a string.")
+    for name in ("complete", "successful"):
+        if not isinstance(header.get(name, True), bool):
+            raise fail(path, f"line {number}, field 'trailseal_run.{name}'", "not true or false.")
+    unknown = set(header) - {"tool", "category", "tool_version", "complete", "successful"}
+    if unknown:
+        raise fail(path, f"line {number}", f"unknown run header fields {sorted(unknown)}.")
+    return RunInfo(
+        tool=tool,
+        tool_version=header.get("tool_version"),
+        category=header.get("category"),
+        successful=header.get("successful", True),
+        complete=header.get("complete", True),
+    )
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -125,6 +172,8 @@ def _findings(
     path: Path, options: ReadOptions, tools: dict[str, int]
 ) -> Iterator[tuple[int, Finding]]:
     for number, record in _records(path):
+        if _RUN in record:
+            continue
         try:
             finding = Finding.model_validate(record)
         except ValidationError as exc:
