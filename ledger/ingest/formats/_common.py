@@ -14,7 +14,7 @@ import io
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, BinaryIO, TypeVar, cast
@@ -24,7 +24,7 @@ from ijson.backends import python as ijson_python
 from pydantic import BaseModel
 
 from ledger.errors import InputError
-from ledger.ingest.base import TRUNCATION_MARK, Limits
+from ledger.ingest.base import TRUNCATION_MARK, Limits, Report
 from schemas.finding import Category, Finding, Location, Severity, Suppression
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -317,6 +317,34 @@ def json_error(path: Path, exc: Exception) -> InputError:
             "truncated (a scanner killed mid-write, or a partial upload).",
         )
     return fail(path, place or None, f"malformed JSON ({detail}).")
+
+
+def stream_objects(
+    path: Path,
+    prefix: str,
+    where: Callable[[int], str],
+    what: str,
+    report: Report,
+    build: Callable[[dict[str, Any], Sanitizer], Finding | None],
+) -> Iterator[tuple[int, Finding]]:
+    """Stream the objects at ``prefix`` (an ijson prefix) as findings of run 0.
+
+    ``build`` turns one object into a finding (or None to skip it); ``where``
+    names an object's place for errors. The sanitizer's warnings join the
+    report's once the stream is used up.
+    """
+    sanitizer = Sanitizer()
+    with open_json(path) as stream:
+        try:
+            for index, item in enumerate(ijson.items(stream, prefix, use_float=False)):
+                if not isinstance(item, dict):
+                    raise fail(path, where(index), f"{what} must be a JSON object.")
+                finding = build(item, sanitizer)
+                if finding is not None:
+                    yield 0, finding
+        except ijson.JSONError as exc:
+            raise json_error(path, exc) from exc
+    report.warnings.extend(sanitizer.warnings())
 
 
 class Sanitizer:

@@ -19,7 +19,6 @@ from ledger.ingest.formats._common import (
     SECRET_CWES,
     Sanitizer,
     cwe_ids,
-    fail,
     head_text,
     integer,
     json_error,
@@ -27,6 +26,7 @@ from ledger.ingest.formats._common import (
     make_location,
     open_json,
     prescan,
+    stream_objects,
 )
 from ledger.ingest.identity import normalise_path
 from schemas.finding import Finding, Severity
@@ -76,16 +76,14 @@ def _snippet(result: dict[str, Any]) -> str | None:
 
 
 def _findings(path: Path, options: ReadOptions, report: Report) -> Iterator[tuple[int, Finding]]:
-    sanitizer = Sanitizer()
-    with open_json(path) as stream:
-        try:
-            for index, result in enumerate(ijson.items(stream, "results.item", use_float=False)):
-                if not isinstance(result, dict):
-                    raise fail(path, f"$.results[{index}]", "a result must be a JSON object.")
-                yield 0, _finding(result, options, sanitizer)
-        except ijson.JSONError as exc:
-            raise json_error(path, exc) from exc
-    report.warnings.extend(sanitizer.warnings())
+    return stream_objects(
+        path,
+        "results.item",
+        lambda index: f"$.results[{index}]",
+        "a result",
+        report,
+        lambda result, sanitizer: _finding(result, options, sanitizer),
+    )
 
 
 def _finding(result: dict[str, Any], options: ReadOptions, sanitizer: Sanitizer) -> Finding:

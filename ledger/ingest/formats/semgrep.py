@@ -18,15 +18,14 @@ from ledger.ingest.base import Limits, ReadOptions, Report, RunInfo
 from ledger.ingest.formats._common import (
     Sanitizer,
     cwe_ids,
-    fail,
     head_text,
     is_placeholder,
     is_secret_rule,
-    json_error,
     make_finding,
     make_location,
     open_json,
     prescan,
+    stream_objects,
     untrusted,
 )
 from ledger.ingest.identity import normalise_path
@@ -92,16 +91,14 @@ class SemgrepReader:
 
 
 def _findings(path: Path, options: ReadOptions, report: Report) -> Iterator[tuple[int, Finding]]:
-    sanitizer = Sanitizer()
-    with open_json(path) as stream:
-        try:
-            for index, result in enumerate(ijson.items(stream, "results.item", use_float=False)):
-                if not isinstance(result, dict):
-                    raise fail(path, f"$.results[{index}]", "a result must be a JSON object.")
-                yield 0, _finding(result, options, sanitizer)
-        except ijson.JSONError as exc:
-            raise json_error(path, exc) from exc
-    report.warnings.extend(sanitizer.warnings())
+    return stream_objects(
+        path,
+        "results.item",
+        lambda index: f"$.results[{index}]",
+        "a result",
+        report,
+        lambda result, sanitizer: _finding(result, options, sanitizer),
+    )
 
 
 def _obj(value: Any) -> dict[str, Any]:
