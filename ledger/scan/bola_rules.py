@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ledger.scan.handlers import Handler, find_handlers
 from ledger.scan.orm import OWNER_FIELDS, Models, collect_models
-from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes
+from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes, walk
 from ledger.scan.values import Scope, call_name, dotted
 
 _CHECK_CALL = re.compile(
@@ -79,7 +79,7 @@ def _handler(handler: Handler, models: Models, project: Project, hits: list[Hit]
     owner_values = {id(h.node) for h in owner_hits}
     fetches = _fetches(handler, models, _summaries(project, models))
     for index, fetch in enumerate(fetches):
-        if any(id(n) in owner_values for n in ast.walk(fetch.call)):
+        if any(id(n) in owner_values for n in walk(fetch.call)):
             continue
         if fetch.scoped_inside or handler.refs_principal(fetch.call) or _checked(handler, fetch):
             continue
@@ -142,7 +142,7 @@ def _model_of(
         model, write, scoped = summaries[name]
         return model, write, scoped
     write = False
-    for node in ast.walk(call):
+    for node in walk(call):
         if isinstance(node, ast.Call) and call_name(node) in {"delete", "update"}:
             write = True
         if isinstance(node, ast.Attribute) and node.attr in {"query", "objects"}:
@@ -169,7 +169,7 @@ def _bound_names(call: ast.Call, handler: Handler) -> set[str]:
         stmt = handler.module.parents.get(stmt)
     if isinstance(stmt, ast.Assign | ast.AnnAssign):
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        names = {n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)}
     assigns = [n for n in nodes(handler.func) if isinstance(n, ast.Assign)]
     for _ in range(2):
         for node in assigns:
@@ -179,7 +179,7 @@ def _bound_names(call: ast.Call, handler: Handler) -> set[str]:
 
 
 def _mentions(node: ast.AST, names: set[str] | frozenset[str]) -> bool:
-    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+    return any(isinstance(n, ast.Name) and n.id in names for n in walk(node))
 
 
 def _mutated(names: set[str], func: FunctionNode) -> bool:
@@ -213,7 +213,7 @@ def _checked(handler: Handler, fetch: Fetch) -> bool:
 
 
 def _tainted_names(call: ast.Call, handler: Handler) -> set[str]:
-    return {n.id for n in ast.walk(call) if isinstance(n, ast.Name) and n.id in handler.tainted}
+    return {n.id for n in walk(call) if isinstance(n, ast.Name) and n.id in handler.tainted}
 
 
 def _bound_to(child: Fetch, parent: Fetch, handler: Handler) -> bool:
@@ -252,7 +252,7 @@ def _owner_from_request(handler: Handler) -> list[Hit]:
 
 
 def _compared_with_principal(value: ast.expr, handler: Handler) -> bool:
-    names = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+    names = {n.id for n in walk(value) if isinstance(n, ast.Name)}
     return any(
         isinstance(node, ast.Compare) and _mentions(node, names) and handler.refs_principal(node)
         for node in nodes(handler.func)
@@ -317,7 +317,7 @@ def _drf_views(module: Module, models: Models, project: Project) -> list[Hit]:
         )
         permissions = body.get("permission_classes")
         if permissions is not None:
-            names = {_last(n) for n in ast.walk(permissions)} - {""}
+            names = {_last(n) for n in walk(permissions)} - {""}
             scoped = scoped or any(_OBJECT_PERMISSION.search(n) for n in names)
             scoped = scoped or bool(names & object_permissions)
         backends = body.get("filter_backends")
@@ -325,7 +325,7 @@ def _drf_views(module: Module, models: Models, project: Project) -> list[Hit]:
         if (
             backends is not None
             and isinstance(user_filters, set)
-            and any(_last(n) in user_filters for n in ast.walk(backends))
+            and any(_last(n) in user_filters for n in walk(backends))
         ):
             scoped = True
         if not scoped:
@@ -346,7 +346,7 @@ def _stmt_name(stmt: ast.stmt) -> str:
 
 
 def _queryset_model(stmt: ast.stmt, models: Models) -> str | None:
-    for node in ast.walk(stmt):
+    for node in walk(stmt):
         if isinstance(node, ast.Attribute) and node.attr == "objects":
             base = dotted(node.value)
             if base in models.by_name:

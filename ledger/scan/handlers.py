@@ -15,7 +15,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from ledger.scan.project import FunctionNode, Module, Project, nodes
+from ledger.scan.project import FunctionNode, Module, Project, nodes, walk, words
 from ledger.scan.values import call_name, dotted
 
 _ROUTE_ATTRS = {"get", "post", "put", "patch", "delete", "route", "api_route", "websocket"}
@@ -52,7 +52,7 @@ class Handler:
 
     def refs_principal(self, node: ast.AST) -> bool:
         """Whether ``node`` mentions the authenticated principal."""
-        for sub in ast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, ast.Name):
                 if sub.id in self.principal_names or sub.id in _PRINCIPAL_NAMES:
                     return True
@@ -65,7 +65,7 @@ class Handler:
 
     def is_tainted(self, node: ast.AST) -> bool:
         """Whether ``node`` carries a value the client chose."""
-        for sub in ast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, ast.Name):
                 if sub.id in self.tainted or sub.id == "kwargs":
                     return True
@@ -107,7 +107,7 @@ def _as_handler(func: FunctionNode, module: Module, project: Project) -> Handler
             routed = True
         if _AUTH_DECORATORS.search(name):
             handler.knows_principal = True
-        if _ADMIN.search(ast.unparse(dec)):
+        if _ADMIN.search(words(dec)):
             handler.admin_only = True
     if routed:
         _fastapi_params(func, handler, project)
@@ -122,7 +122,7 @@ def _as_handler(func: FunctionNode, module: Module, project: Project) -> Handler
             cls, project
         ):
             handler.knows_principal = True
-        if _ADMIN.search(ast.unparse(cls)[:0] + " ".join(dotted(b) for b in cls.bases)):
+        if _ADMIN.search(" ".join(dotted(b) for b in cls.bases)):
             handler.admin_only = True
         return handler
     if cls is None and params[:1] == ["request"] and "views" in module.rel:
@@ -191,13 +191,17 @@ def _principal(handler: Handler) -> None:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     handler.principal_names.add(target.id)
-        elif isinstance(node, ast.If) and _ADMIN_GUARD.search(ast.unparse(node.test)):
+        elif isinstance(node, ast.If) and _ADMIN_GUARD.search(words(node.test)):
             # ``if not user.is_superuser: abort(403)``: only administrators get further.
-            negated = isinstance(node.test, ast.UnaryOp) or "!=" in ast.unparse(node.test)
+            negated = isinstance(node.test, ast.UnaryOp) or any(
+                isinstance(sub, ast.Compare) and any(isinstance(op, ast.NotEq) for op in sub.ops)
+                for sub in walk(node.test)
+            )
             if negated and _refuses(node.body):
                 handler.admin_only = True
 
 
+_REFUSAL = re.compile(r"\b(401|403|404)\b|Forbidden|NotFound")
 _ADMIN_GUARD = re.compile(r"is_(superuser|admin|staff)|role\b.*admin")
 
 
@@ -215,15 +219,17 @@ def _is_principal_value(value: ast.expr, handler: Handler) -> bool:
 def _refuses(body: list[ast.stmt]) -> bool:
     """Whether a block ends the request: raise, abort(), or an error response."""
     for stmt in body:
-        for node in ast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, ast.Raise):
                 return True
             if isinstance(node, ast.Call) and call_name(node) in {"abort", "Http404"}:
                 return True
-            if isinstance(node, ast.Return) and node.value is not None:
-                text = ast.unparse(node.value)
-                if re.search(r"\b(401|403|404)\b|Forbidden|NotFound|HttpResponseForbidden", text):
-                    return True
+            if (
+                isinstance(node, ast.Return)
+                and node.value is not None
+                and _REFUSAL.search(words(node.value))
+            ):
+                return True
     return False
 
 
@@ -235,6 +241,6 @@ def _propagate(handler: Handler) -> None:
             if handler.refs_principal(node.value) or not handler.is_tainted(node.value):
                 continue
             for target in node.targets:
-                for name in ast.walk(target):
+                for name in walk(target):
                     if isinstance(name, ast.Name):
                         handler.tainted.add(name.id)

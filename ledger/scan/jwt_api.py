@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from ledger.scan.project import Module
+from ledger.scan.project import Module, walk
 from ledger.scan.values import Scope, call_name, dotted
 
 PYJWT = "pyjwt"
@@ -105,12 +105,12 @@ def reads_header_alg(expr: ast.expr, scope: Scope) -> bool:
     if isinstance(value, ast.List | ast.Tuple):
         seen.extend(scope.resolve(elt)[0] for elt in value.elts)
     for item in seen:
-        for node in ast.walk(item):
+        for node in walk(item):
             if _is_alg_read(node):
                 return True
             if isinstance(node, ast.Name) and node is not item:
                 inner, _ = scope.resolve(node)
-                if any(_is_alg_read(sub) for sub in ast.walk(inner)):
+                if any(_is_alg_read(sub) for sub in walk(inner)):
                     return True
     return False
 

@@ -31,7 +31,7 @@ from ledger.scan.jwt_api import (
     classify,
     reads_header_alg,
 )
-from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes
+from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes, walk
 from ledger.scan.values import UNKNOWN, Scope, call_name, dotted
 
 MAX_LEEWAY_SECONDS = 300
@@ -386,11 +386,11 @@ def _is_payload_segment(call: ast.Call, scope: Scope) -> bool:
     parts: list[ast.AST] = [call]
     parts += [
         value
-        for name in ast.walk(call)
+        for name in walk(call)
         if isinstance(name, ast.Name)
         for value in scope.local_values(name.id)
     ]
-    for node in (sub for part in parts for sub in ast.walk(part)):
+    for node in (sub for part in parts for sub in walk(part)):
         if (
             isinstance(node, ast.Subscript)
             and isinstance(node.slice, ast.Constant)

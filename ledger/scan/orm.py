@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from ledger.scan.project import Project
+from ledger.scan.project import Project, walk
 from ledger.scan.values import call_name, dotted
 
 PRINCIPAL_TABLES = frozenset(
@@ -124,7 +124,7 @@ def _read_field(stmt: ast.stmt, info: ModelInfo, models: Models) -> None:
 
 def _foreign_key_target(value: ast.expr) -> str | None:
     """The referenced table or model of a foreign-key column, if the value declares one."""
-    for node in ast.walk(value):
+    for node in walk(value):
         if not isinstance(node, ast.Call):
             continue
         for kw in node.keywords:

@@ -36,6 +36,12 @@ class Module:
     """Every call in the module, in walk order, so rules need not walk again."""
     classes: list[ast.ClassDef] = field(default_factory=list)
     """Every class in the module."""
+    order: list[ast.AST] = field(default_factory=list)
+    """Every node in pre-order; a subtree is a slice of it (see :func:`walk`)."""
+
+    def release(self) -> None:
+        """Drop the node order: each indexed node refers to it, a cycle per node."""
+        self.order.clear()
 
     @property
     def is_test(self) -> bool:
@@ -78,12 +84,45 @@ class Module:
         return ".".join(reversed(names))
 
 
+def walk(node: ast.AST) -> list[ast.AST]:
+    """``node`` and every node under it, in source order.
+
+    For indexed trees this is a slice of the module's pre-order list, so rules may ask
+    about the same subtree many times at little cost; ``ast.walk`` would rebuild it with
+    a generator per node. Nodes made up by a rule fall back to ``ast.walk``.
+    """
+    state = node.__dict__
+    order: list[ast.AST] | None = state.get("_ts_order")
+    if order is None:
+        return list(ast.walk(node))
+    end: int | None = state.get("_ts_end")
+    if end is None:
+        # The subtree ends after its last descendant in pre-order: follow last children.
+        leaf = node
+        while (last := leaf.__dict__.get("_ts_last")) is not None:
+            leaf = last
+        end = state["_ts_end"] = leaf.__dict__["_ts_index"] + 1
+    start: int = state["_ts_index"]
+    return order[start:end]
+
+
+def words(node: ast.AST) -> str:
+    """The names, attributes and literals under ``node``, space-separated: what a pattern
+    over its source text would look at, without unparsing it."""
+    out: list[str] = []
+    for sub in walk(node):
+        if isinstance(sub, ast.Name):
+            out.append(sub.id)
+        elif isinstance(sub, ast.Attribute):
+            out.append(sub.attr)
+        elif isinstance(sub, ast.Constant) and isinstance(sub.value, str | int):
+            out.append(str(sub.value))
+    return " ".join(out)
+
+
 def nodes(func: ast.AST) -> list[ast.AST]:
-    """Every node under ``func``; computed once, since rules ask about a function many times."""
-    cached: list[ast.AST] | None = func.__dict__.get("_trailseal_nodes")
-    if cached is None:
-        cached = func.__dict__["_trailseal_nodes"] = list(ast.walk(func))
-    return cached
+    """Every node of a function (its body, decorators and signature), in source order."""
+    return walk(func)
 
 
 @dataclass(frozen=True)
@@ -162,46 +201,97 @@ class Project:
         return result if isinstance(result, tuple) else None
 
 
+_SCALAR_FIELDS = frozenset(
+    {"ctx", "op", "ops", "id", "attr", "arg", "kind", "type_comment", "level", "conversion",
+     "is_async", "simple", "asname", "module"}
+)  # fmt: skip
+"""Fields that hold strings, numbers, or the operator and context nodes CPython shares
+between trees (one ``Load``, one ``Add``), which must not be indexed."""
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of ``cls`` that may hold nodes; computed once per node type."""
+    names: tuple[str, ...] = () if cls is ast.Constant else getattr(cls, "_fields", ())
+    fields = tuple(f for f in names if f not in _SCALAR_FIELDS)
+    if cls in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.alias):
+        fields = tuple(f for f in fields if f != "name")
+    _CHILD_FIELDS[cls] = fields
+    return fields
+
+
 def index_module(module: Module, project: Project) -> None:
     """Fill ``module``'s tables in one walk over its tree and add it to ``project``."""
     parents = module.parents
-    # One pre-order pass in source order that also records parents: ast.walk plus
-    # iter_child_nodes would visit every node twice, and this walk is most of the
-    # scanner's time on ordinary code.
+    order = module.order
+    node_type = ast.AST
+    child_fields = _CHILD_FIELDS
+    # One pre-order pass in source order that records parents and each node's place in
+    # that order (for :func:`walk`). After parsing, this walk is most of the scanner's
+    # time, so it visits each node once and dispatches on its type once.
     todo: list[ast.AST] = [module.tree]
     while todo:
         node = todo.pop()
-        children: list[ast.AST] = []
-        for name in node._fields:
-            if name == "ctx":
-                continue
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                children.extend(item for item in value if isinstance(item, ast.AST))
-            elif isinstance(value, ast.AST):
-                children.append(value)
-        for child in children:
-            parents[child] = node
-        todo.extend(reversed(children))
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                module.imports[alias.asname or alias.name.split(".")[0]] = (
-                    alias.name if alias.asname else alias.name.split(".")[0]
-                )
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            for alias in node.names:
-                module.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            module.functions.append(node)
-            project.functions[node.name].append((module, node))
-        elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-            _index_binding(module, project, node, parents.get(node))
-        elif isinstance(node, ast.Call):
-            module.calls.append(node)
-            _index_config_update(module, project, node)
-        elif isinstance(node, ast.ClassDef):
-            module.classes.append(node)
+        cls = type(node)
+        state = node.__dict__
+        state["_ts_index"] = len(order)
+        state["_ts_order"] = order
+        order.append(node)
+        fields = child_fields.get(cls)
+        if fields is None:
+            fields = _child_fields(cls)
+        if fields:
+            children: list[ast.AST] = []
+            for name in fields:
+                value = state.get(name)
+                if value.__class__ is list:
+                    children += [item for item in value if isinstance(item, node_type)]
+                elif isinstance(value, node_type):
+                    children.append(value)
+            if children:
+                state["_ts_last"] = children[-1]
+                for child in children:
+                    parents[child] = node
+                children.reverse()
+                todo += children
+        if cls in _INDEXED:
+            _index_node(module, project, node)
     project.add(module)
+
+
+_INDEXED = frozenset(
+    {ast.Call, ast.Assign, ast.AnnAssign, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+     ast.Import, ast.ImportFrom}
+)  # fmt: skip
+
+
+def _index_node(module: Module, project: Project, node: ast.AST) -> None:
+    """Record a definition, a call or an import in the module's and project's tables."""
+    if isinstance(node, ast.Call):
+        module.calls.append(node)
+        _index_config_update(module, project, node)
+    elif isinstance(node, ast.Assign | ast.AnnAssign):
+        if node.value is not None:
+            _index_binding(module, project, node, module.parents.get(node))
+    elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        module.functions.append(node)
+        project.functions[node.name].append((module, node))
+    elif isinstance(node, ast.ClassDef):
+        module.classes.append(node)
+    elif isinstance(node, ast.Import | ast.ImportFrom):
+        _index_import(module, node)
+
+
+def _index_import(module: Module, node: ast.Import | ast.ImportFrom) -> None:
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            module.imports[alias.asname or alias.name.split(".")[0]] = (
+                alias.name if alias.asname else alias.name.split(".")[0]
+            )
+    elif node.module:
+        for alias in node.names:
+            module.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
 
 
 def _index_binding(
