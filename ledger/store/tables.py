@@ -84,5 +84,6 @@ findings = Table(
 )
 
 Index("findings_scope_status", findings.c.scope, findings.c.status)
+Index("entries_kind", entries.c.kind, entries.c.seq)
 
 DERIVED_TABLES = (artifacts, findings)
