@@ -53,6 +53,28 @@ views.write_text(text)
 PY
 scan_and_record run2
 
+step "runtime: an access log where one token walks through other people's invoices"
+python3 - <<'PY'
+import json
+from datetime import datetime, timedelta, timezone
+
+start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+lines = []
+for user in range(25):  # ordinary users reading their own invoices
+    for k in range(12):
+        lines.append({"time": (start + timedelta(seconds=user * 90 + k * 5)).isoformat(),
+                      "method": "GET", "path": f"/invoices/{5000 + user * 40 + k % 4}",
+                      "status": 200, "sub": f"customer-{user}", "ip": f"192.0.2.{user}"})
+for k in range(80):  # one token stepping through ids it does not own
+    lines.append({"time": (start + timedelta(seconds=2400 + k)).isoformat(),
+                  "method": "GET", "path": f"/invoices/{5000 + k}",
+                  "status": 404 if k % 4 == 0 else 200, "sub": "customer-7", "ip": "198.51.100.23"})
+lines.sort(key=lambda line: line["time"])
+with open("access.jsonl", "w") as handle:
+    handle.writelines(json.dumps(line) + "\n" for line in lines)
+PY
+trailseal runtime logs access.jsonl --out runtime-findings.jsonl --ingest
+
 step "verify the ledger against the pinned key"
 trailseal verify --trusted-key pinned-verifier.pub
 
@@ -63,7 +85,9 @@ step "record a risk decision and a triage on the open findings"
 open_ids=$(trailseal findings --status open --json | python3 -c '
 import json, sys
 rows = [json.loads(line) for line in sys.stdin if line.strip()]
-print(" ".join(r["identity"][:12] for r in rows[:2]))')
+code = [r for r in rows if r["category"] != "runtime"]
+runtime = [r for r in rows if r["category"] == "runtime"]
+print(" ".join(r["identity"][:12] for r in code[:1] + runtime[:1]))')
 set -- $open_ids
 if [ $# -ge 1 ]; then
   trailseal accept "$1" --approver "cto@example.invalid" \
@@ -71,7 +95,7 @@ if [ $# -ge 1 ]; then
     --expires "$(date -u -d '+90 days' +%F 2>/dev/null || date -u -v+90d +%F)"
 fi
 if [ $# -ge 2 ]; then
-  trailseal triage "$2" --decision investigating --note "Reviewing with the service owner." \
+  trailseal triage "$2" --decision confirmed --note "Token revoked; ownership check added." \
     --analyst "secops@example.invalid"
 fi
 
