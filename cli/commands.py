@@ -133,17 +133,26 @@ def init(
     typer.echo(vkey)
 
 
-def _trusted(trusted_key: str | None) -> Any:
+def trusted_verifier(trusted_key: str | None) -> Any:
+    from ledger.errors import SigningKeyError
     from ledger.keys import load_verifier
 
     if trusted_key:
-        return load_verifier(trusted_key)
+        try:
+            return load_verifier(trusted_key)
+        except SigningKeyError as exc:
+            raise SigningKeyError(f"--trusted-key: {exc}") from None
     path = home() / "verifier.pub"
     verifier = load_verifier(str(path))
     say(
         f"note: trusting the verifier key in {path} (trust on first use); pin it with --trusted-key"
     )
     return verifier
+
+
+def pinned_keys(values: list[str]) -> list[Any]:
+    """Verifier keys given with --trusted-key (strings or files), errors naming the option."""
+    return [trusted_verifier(value) for value in values]
 
 
 WitnessOption = Annotated[
@@ -199,7 +208,7 @@ def verify(
     from ledger.verify import Verifier, read_kept
 
     ledger = open_ledger(db)
-    verifier = _trusted(trusted_key)
+    verifier = trusted_verifier(trusted_key)
     kept = []
     sources: list[tuple[str, str]] = []
     if since is not None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.commands import DbOption, _trusted, open_ledger, say, signer
+from cli.commands import DbOption, open_ledger, pinned_keys, say, signer, trusted_verifier
 
 if TYPE_CHECKING:
     from ledger.export.model import ReportConfig
@@ -104,7 +104,7 @@ def export(
         Scope(organisation, scope_description, tuple(sorted(set(repo or ())))),
         _config(config, sla),
     )
-    verifier = _trusted(trusted_key)
+    verifier = trusted_verifier(trusted_key)
     ledger = open_ledger(db)
     key = signer()
 
@@ -168,9 +168,8 @@ def verify_pack_command(
     pack or a key could not be read.
     """
     from ledger.export.pack import verify_pack
-    from ledger.keys import load_verifier
 
-    keys = [load_verifier(k) for k in trusted_key]
+    keys = pinned_keys(trusted_key)
     result = verify_pack(pack, keys)
     if not result.ok:
         for problem in result.problems[:10]:

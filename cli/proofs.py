@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cli.commands import DbOption, open_ledger, say
+from cli.commands import DbOption, open_ledger, pinned_keys, say
 
 app = typer.Typer(help="Write inclusion and consistency proofs.", no_args_is_help=True)
 
@@ -66,10 +66,9 @@ def verify_proof(
 ) -> None:
     """Check a proof with nothing but the proof and trusted keys. Exit 0 valid, 1 not."""
     from ledger.errors import InputError, VerificationError
-    from ledger.keys import load_verifier
     from ledger.proof import check_proof
 
-    keys = [load_verifier(k) for k in trusted_key]
+    keys = pinned_keys(trusted_key)
     try:
         text = sys.stdin.read() if str(proof) == "-" else proof.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
