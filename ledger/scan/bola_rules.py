@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from ledger.scan.handlers import Handler, find_handlers
-from ledger.scan.orm import OWNER_FIELDS, Models, collect_models
+from ledger.scan.orm import USER_FIELDS, Models, collect_models
 from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes, walk
 from ledger.scan.values import Scope, call_name, dotted
 
@@ -74,9 +74,11 @@ def _models(project: Project) -> Models:
 
 
 def _handler(handler: Handler, models: Models, project: Project, hits: list[Hit]) -> None:
-    owner_hits = _owner_from_request(handler)
+    owner_hits = _owner_from_request(handler, models)
     hits.extend(owner_hits)
     owner_values = {id(h.node) for h in owner_hits}
+    if handler.object_permission:
+        return
     fetches = _fetches(handler, models, _summaries(project, models))
     for index, fetch in enumerate(fetches):
         if any(id(n) in owner_values for n in walk(fetch.call)):
@@ -143,6 +145,8 @@ def _model_of(
         return model, write, scoped
     write = False
     for node in walk(call):
+        if isinstance(node, ast.Call) and call_name(node) == "none":
+            return None, False, False  # ``Model.objects.none()`` selects no row at all
         if isinstance(node, ast.Call) and call_name(node) in {"delete", "update"}:
             write = True
         if isinstance(node, ast.Attribute) and node.attr in {"query", "objects"}:
@@ -170,11 +174,15 @@ def _bound_names(call: ast.Call, handler: Handler) -> set[str]:
     if isinstance(stmt, ast.Assign | ast.AnnAssign):
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         names = {n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)}
-    assigns = [n for n in nodes(handler.func) if isinstance(n, ast.Assign)]
+    flows = [n for n in nodes(handler.func) if isinstance(n, ast.Assign | ast.For | ast.AsyncFor)]
     for _ in range(2):
-        for node in assigns:
-            if node.lineno > call.lineno and _mentions(node.value, names):
+        for node in flows:
+            if node.lineno < call.lineno:
+                continue
+            if isinstance(node, ast.Assign) and _mentions(node.value, names):
                 names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.For | ast.AsyncFor) and _mentions(node.iter, names):
+                names.update(n.id for n in walk(node.target) if isinstance(n, ast.Name))
     return names
 
 
@@ -227,28 +235,63 @@ def _bound_to(child: Fetch, parent: Fetch, handler: Handler) -> bool:
     )
 
 
-def _owner_from_request(handler: Handler) -> list[Hit]:
-    """BOLA003: an owner column filled or filtered with a value the client sent."""
+def _owner_from_request(handler: Handler, models: Models) -> list[Hit]:
+    """BOLA003: a user column of a row written or queried with a value the client sent.
+
+    Only ORM calls count (a model built, a ``create``/``filter``/``where``): passing an
+    owner id to an audit log or to a permission check is not deciding whose row it is.
+    Only columns naming a user count: a team or workspace id in the path names the
+    parent being browsed, whose membership check is a question for BOLA001.
+    """
     hits: list[Hit] = []
     for node in nodes(handler.func):
-        if not isinstance(node, ast.Call):
+        if not isinstance(node, ast.Call) or not _is_orm_call(node, models):
             continue
-        values = [kw.value for kw in node.keywords if kw.arg in OWNER_FIELDS]
+        values = [kw.value for kw in node.keywords if kw.arg in USER_FIELDS]
         values += [
             side
             for arg in node.args
             if isinstance(arg, ast.Compare)
             and isinstance(arg.left, ast.Attribute)
-            and arg.left.attr in OWNER_FIELDS
+            and arg.left.attr in USER_FIELDS
             for side in arg.comparators
         ]
         for value in values:
-            if handler.is_tainted(value):
-                if not _compared_with_principal(value, handler):
+            if handler.carries(value):
+                if not _compared_with_principal(value, handler) and not _result_checked(
+                    node, handler
+                ):
                     message = f"owner taken from the request ({ast.unparse(value)})"
                     hits.append(Hit("BOLA003", handler.module, value, message))
                 break
     return hits
+
+
+_ORM_SINKS = {"filter", "filter_by", "where", "get", "create", "get_or_create",
+              "update_or_create", "update", "exclude", "get_object_or_404", "first_or_404",
+              "get_or_404", "one_or_404", "insert", "values"}  # fmt: skip
+
+
+def _is_orm_call(call: ast.Call, models: Models) -> bool:
+    """A model built, or a query method given the column (``filter_by``, ``where``...)."""
+    name = call_name(call)
+    return name in _ORM_SINKS or (isinstance(call.func, ast.Name) and name in models.by_name)
+
+
+def _result_checked(call: ast.Call, handler: Handler) -> bool:
+    """``member = get_object_or_404(qs, user=user_pk)`` then a permission check on it."""
+    names = _bound_names(call, handler)
+    inside = {id(n) for n in walk(call)}
+    return any(
+        isinstance(node, ast.Compare | ast.Call)
+        and id(node) not in inside
+        and _mentions(node, names)
+        and (
+            handler.refs_principal(node)
+            or (isinstance(node, ast.Call) and _CHECK_CALL.search(call_name(node)) is not None)
+        )
+        for node in nodes(handler.func)
+    )
 
 
 def _compared_with_principal(value: ast.expr, handler: Handler) -> bool:
@@ -315,6 +358,9 @@ def _drf_views(module: Module, models: Models, project: Project) -> list[Hit]:
             stmt is not None and _mentions_user(stmt)
             for stmt in (get_qs, body.get("get_object"), body.get("filter_queryset"))
         )
+        # A permission named on the view (``permission_required = "projects.view"``) is
+        # checked by the project's own permission machinery against the caller.
+        scoped = scoped or any(name in body for name in _DECLARED_PERMISSIONS)
         permissions = body.get("permission_classes")
         if permissions is not None:
             names = {_last(n) for n in walk(permissions)} - {""}
@@ -354,9 +400,19 @@ def _queryset_model(stmt: ast.stmt, models: Models) -> str | None:
     return None
 
 
+_DECLARED_PERMISSIONS = ("permission_required", "permission", "required_permission",
+                         "required_permissions", "required_scopes")  # fmt: skip
+_CALLER_CONTEXT = re.compile(
+    r"request\.(?!(?:data|GET|POST|FILES|query_params|body|META|method|headers|path|"
+    r"query_string|content_type|stream|parser_context)\b)\w+|check_object_permissions|"
+    r"for_user\("
+)
+"""What the authenticated request carries (its user, auth, organiser or tenant), as
+opposed to what the client sent in it."""
+
+
 def _mentions_user(node: ast.AST) -> bool:
-    text = ast.unparse(node)
-    return "request.user" in text or "check_object_permissions" in text
+    return _CALLER_CONTEXT.search(ast.unparse(node)) is not None
 
 
 def _object_permission_classes(project: Project) -> set[str]:
@@ -369,7 +425,9 @@ def _object_permission_classes(project: Project) -> set[str]:
     for module in project.modules:
         for cls in module.classes:
             methods = {s.name: s for s in cls.body if isinstance(s, ast.FunctionDef)}
-            if "has_object_permission" in methods:
+            if "has_object_permission" in methods or (
+                "has_permission" in methods and _mentions_user(methods["has_permission"])
+            ):
                 found.add(cls.name)
             if "filter_queryset" in methods and _mentions_user(methods["filter_queryset"]):
                 filters.add(cls.name)

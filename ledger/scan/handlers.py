@@ -23,7 +23,9 @@ _VIEW_BASES = re.compile(r"(View|APIView|ViewSet|Resource|Mixin)$")
 _HANDLER_METHODS = {"get", "post", "put", "patch", "delete", "retrieve", "update",
                     "partial_update", "destroy", "list", "create"}  # fmt: skip
 _PRINCIPAL_DEP = re.compile(r"user|principal|account|identity|current|auth|member|caller")
-_ADMIN = re.compile(r"admin|superuser|staff", re.IGNORECASE)
+_ADMIN = re.compile(r"admin|superuser|staff|moderator", re.IGNORECASE)
+_OBJECT_PERMISSION = re.compile(r"\ballows\b|\brequires\b|\bCan[A-Z]|\bcan_|policy|"
+                                r"authori[sz]e|object_permission|owner", re.IGNORECASE)  # fmt: skip
 _AUTH_DECORATORS = re.compile(r"login_required|jwt_required|token_required|requires_auth|"
                               r"auth_required|authenticated|permission_required")  # fmt: skip
 PRINCIPAL_EXPRS = ("current_user", "request.user", "self.request.user", "g.user",
@@ -47,6 +49,8 @@ class Handler:
     module: Module
     knows_principal: bool = False
     admin_only: bool = False
+    object_permission: bool = False
+    """A decorator decides access to the object (``@allows.requires(CanEditPost)``)."""
     principal_names: set[str] = field(default_factory=set)
     tainted: set[str] = field(default_factory=set)
 
@@ -77,6 +81,43 @@ class Handler:
                 return True
         return False
 
+    def carries(self, expr: ast.AST) -> bool:
+        """Whether the value of ``expr`` is the client's, not just computed from it.
+
+        ``int(item_id)``, ``data["owner"]`` and ``payload.get("user_id")`` are; the result
+        of ``get_flow(flow_id)`` is a row from the database, whatever id chose it.
+        """
+        if isinstance(expr, ast.Name):
+            return expr.id in self.tainted or expr.id == "kwargs"
+        if isinstance(expr, ast.Attribute | ast.Subscript):
+            if isinstance(expr, ast.Attribute) and dotted(expr) in _REQUEST_SOURCES:
+                return True
+            return self.carries(expr.value)
+        if isinstance(expr, ast.Call):
+            if isinstance(expr.func, ast.Attribute) and (
+                self.carries(expr.func.value) or dotted(expr.func) in _REQUEST_SOURCES
+            ):
+                return True
+            return call_name(expr) in _PASS_THROUGH and any(
+                self.carries(a) for a in [*expr.args, *(k.value for k in expr.keywords)]
+            )
+        if isinstance(expr, ast.Await | ast.FormattedValue | ast.Starred):
+            return self.carries(expr.value)
+        if isinstance(expr, ast.IfExp):
+            return self.carries(expr.body) or self.carries(expr.orelse)
+        if isinstance(expr, ast.BinOp):
+            return self.carries(expr.left) or self.carries(expr.right)
+        if isinstance(expr, ast.BoolOp | ast.Tuple | ast.List | ast.JoinedStr):
+            items = expr.values if isinstance(expr, ast.BoolOp | ast.JoinedStr) else expr.elts
+            return any(self.carries(item) for item in items)
+        return False
+
+
+_PASS_THROUGH = {"int", "str", "UUID", "float", "dict", "list", "loads", "load", "parse_obj",
+                 "model_validate", "validate", "unquote", "strip", "lower", "get_json",
+                 "json", "escape", "smart_str", "force_str"}  # fmt: skip
+"""Calls whose result is their argument, converted or validated: still the client's."""
+
 
 def find_handlers(module: Module, project: Project) -> list[Handler]:
     """Every request handler defined in ``module``."""
@@ -95,7 +136,7 @@ def _as_handler(func: FunctionNode, module: Module, project: Project) -> Handler
     params = [a.arg for a in [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]]
     handler = Handler(func, module)
     routed = False
-    for dec in func.decorator_list:
+    for dec in [*func.decorator_list, *_class_decorators(cls)]:
         target = dec.func if isinstance(dec, ast.Call) else dec
         name = dotted(target)
         if isinstance(dec, ast.Call) and name.split(".")[-1] in _ROUTE_ATTRS and "." in name:
@@ -107,8 +148,11 @@ def _as_handler(func: FunctionNode, module: Module, project: Project) -> Handler
             routed = True
         if _AUTH_DECORATORS.search(name):
             handler.knows_principal = True
-        if _ADMIN.search(words(dec)):
+        text = words(dec)
+        if _ADMIN.search(text):
             handler.admin_only = True
+        if _OBJECT_PERMISSION.search(text):
+            handler.object_permission = True
     if routed:
         _fastapi_params(func, handler, project)
         return handler
@@ -129,6 +173,22 @@ def _as_handler(func: FunctionNode, module: Module, project: Project) -> Handler
         handler.tainted.update(params[1:])
         return handler
     return None
+
+
+def _class_decorators(cls: ast.ClassDef | None) -> list[ast.expr]:
+    """Flask ``MethodView.decorators`` and DRF/Django ``method_decorators`` lists."""
+    found: list[ast.expr] = []
+    for stmt in cls.body if cls is not None else ():
+        if (
+            isinstance(stmt, ast.Assign)
+            and any(
+                isinstance(t, ast.Name) and t.id in {"decorators", "method_decorators"}
+                for t in stmt.targets
+            )
+            and isinstance(stmt.value, ast.List | ast.Tuple)
+        ):
+            found.extend(stmt.value.elts)
+    return found
 
 
 def _authenticated_view(cls: ast.ClassDef, project: Project) -> bool:
@@ -238,7 +298,7 @@ def _propagate(handler: Handler) -> None:
     assigns = [n for n in nodes(handler.func) if isinstance(n, ast.Assign)]
     for _ in range(2):
         for node in assigns:
-            if handler.refs_principal(node.value) or not handler.is_tainted(node.value):
+            if handler.refs_principal(node.value) or not handler.carries(node.value):
                 continue
             for target in node.targets:
                 for name in walk(target):

@@ -38,7 +38,8 @@ class JwtCall:
 def classify(call: ast.Call, module: Module, scope: Scope) -> JwtCall | None:
     """What JWT operation ``call`` is, judged from the module's imports."""
     name = dotted(call.func)
-    if not name:
+    if not name or "(" in name:
+        # ``jwt.encode(...).decode("utf-8")`` decodes bytes, not a token.
         return None
     head, _, rest = name.partition(".")
     origin = module.imports.get(head)

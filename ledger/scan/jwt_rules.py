@@ -58,19 +58,27 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
     for jc, scope in jwt_calls:
         if jc.op in {"decode", "decode_complete"} and not _signature_off(jc, scope):
             verified_in[scope.func] = True
+    # A key chosen here may be handed to a helper of the project that verifies with it.
+    verifiers = _verifying_functions(project) if jwt_calls else frozenset()
+    helped = {
+        id(jc.call)
+        for jc, scope in jwt_calls
+        if not verified_in[scope.func] and _helper_verifies(jc.call, scope, verifiers)
+    }
     for jc, scope in jwt_calls:
         if jc.lib in {PYJWT, JOSE} and jc.op in {"decode", "decode_complete"}:
-            _decode(jc, scope, hits, verified_in[scope.func])
-        elif jc.lib in {PYJWT, JOSE} and jc.op == "encode":
+            _decode(jc, scope, hits, verified_in[scope.func] or id(jc.call) in helped)
+        elif jc.lib in {PYJWT, JOSE} and jc.op == "encode" and not module.is_test:
             _encode(jc, scope, hits, payload_index=0, key_index=1)
         elif jc.lib in {AUTHLIB, AUTHLIB_DEFAULT} and jc.op == "decode":
             _authlib_decode(jc, scope, hits, project)
-        elif jc.lib in {AUTHLIB, AUTHLIB_DEFAULT} and jc.op == "encode":
+        elif jc.lib in {AUTHLIB, AUTHLIB_DEFAULT} and jc.op == "encode" and not module.is_test:
             _encode(jc, scope, hits, payload_index=1, key_index=2)
         elif jc.op == "JsonWebToken" and jc.call.args:
             _algorithm_list(jc.call.args[0], jc.call, scope, hits)
         elif jc.op == "get_unverified_claims":
-            if not _only_key_selection(jc.call, scope, verified_in[scope.func]):
+            nearby = verified_in[scope.func] or id(jc.call) in helped
+            if not _only_key_selection(jc.call, scope, nearby):
                 hits.append(_hit("JWT013", scope, jc.call, "claims read by get_unverified_claims"))
         elif jc.op == "PyJWKClient":
             jwt_keys.check_jwks_client(jc.call, scope, hits)
@@ -85,6 +93,62 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
             scope = _scope(module, project, scopes, call)
             _leeway(scope.call_kwargs(call).get("leeway"), call, scope, hits)
     return hits
+
+
+def _verifying_functions(project: Project) -> frozenset[str]:
+    """Names of the project's functions that decode a token with its signature checked."""
+    cached = project.derived.get("jwt_verifiers")
+    if isinstance(cached, frozenset):
+        return cached
+    names: set[str] = set()
+    for module in project.modules:
+        if not _uses_jwt(module):
+            continue
+        for func in module.functions:
+            scope = Scope(module, project, func)
+            for node in nodes(func):
+                if isinstance(node, ast.Call) and call_name(node) in {"decode", "decode_complete"}:
+                    found = classify(node, module, scope)
+                    if found is not None and not _signature_off(found, scope):
+                        names.add(func.name)
+    result = project.derived["jwt_verifiers"] = frozenset(names)
+    return result
+
+
+def _helper_verifies(call: ast.Call, scope: Scope, verifiers: frozenset[str]) -> bool:
+    """Whether every path through ``call`` goes on to a project helper that verifies.
+
+    The helper's call must sit in no branch that ``call`` is not in: a verified decode
+    behind ``if verify_signature:`` does not cover an unverified one before it.
+    """
+    if scope.func is None or not verifiers:
+        return False
+    holder = scope.module.parents.get(call)
+    while holder is not None and not isinstance(holder, ast.stmt):
+        holder = scope.module.parents.get(holder)
+    if isinstance(holder, ast.Return):
+        return False  # the unverified claims leave before any helper runs
+    branches = _branches(call, scope.module)
+    return any(
+        isinstance(node, ast.Call)
+        and call_name(node) in verifiers
+        and _branches(node, scope.module) <= branches
+        for node in nodes(scope.func)
+    )
+
+
+def _branches(node: ast.AST, module: Module) -> set[int]:
+    found: set[int] = set()
+    cur = module.parents.get(node)
+    while cur is not None and not isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef):
+        if isinstance(cur, ast.If | ast.For | ast.While | ast.match_case | ast.ExceptHandler):
+            found.add(id(cur))
+        cur = module.parents.get(cur)
+    return found
+
+
+_UNVERIFIED_API = re.compile(r"unverified|insecure|unsafe|without_verif", re.IGNORECASE)
+"""Functions whose name already warns that they return claims nobody verified."""
 
 
 def _uses_jwt(module: Module) -> bool:
@@ -351,11 +415,16 @@ def _claim_read(node: ast.AST) -> str | None:
 
 
 def _only_key_selection(call: ast.Call, scope: Scope, verified_nearby: bool) -> bool:
-    """Whether unverified claims are only used to choose a key, or to read the expiry."""
+    """Whether unverified claims are only used to choose a key, or to read the expiry, or
+    are handed back by a function whose name says they are unverified."""
     if verified_nearby:
         return True
+    if scope.func is not None and _UNVERIFIED_API.search(scope.func.name):
+        return True
     parent = scope.module.parents.get(call)
-    if isinstance(parent, ast.Subscript | ast.Attribute):
+    if isinstance(parent, ast.Attribute) and parent.attr == "get":
+        parent = scope.module.parents.get(parent)
+    if isinstance(parent, ast.Subscript | ast.Call):
         return _claim_read(parent) in _EXPIRY_ONLY
     if not (
         isinstance(parent, ast.Assign)

@@ -24,6 +24,12 @@ OWNER_FIELDS = frozenset(
      "author_id", "tenant", "tenant_id", "account", "account_id", "organization_id", "org_id",
      "customer", "customer_id", "workspace_id", "uploaded_by", "uploaded_by_id", "team_id"}
 )  # fmt: skip
+USER_FIELDS = frozenset(
+    {"owner", "owner_id", "user", "user_id", "created_by", "created_by_id", "author",
+     "author_id", "account", "account_id", "customer", "customer_id", "uploaded_by",
+     "uploaded_by_id", "tenant", "tenant_id"}
+)  # fmt: skip
+"""Owner columns that name the user (or the tenant a token carries), not a group."""
 _FK_CALLS = {"ForeignKey", "OneToOneField"}
 
 
