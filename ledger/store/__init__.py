@@ -221,6 +221,14 @@ class Store:
         )
         cursor = conn.connection.cursor()
         try:
+            if self.dialect == "postgresql":
+                # COPY is PostgreSQL's bulk path, several times faster than
+                # executemany; psycopg adapts str, int, bool and bytes itself.
+                copy_sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+                with cursor.copy(copy_sql) as copy:
+                    for row in rows:
+                        copy.write_row([row[n] for n in names])
+                return
             for start in range(0, len(rows), _CHUNK):
                 chunk = rows[start : start + _CHUNK]
                 cursor.executemany(statement, [tuple(row[n] for n in names) for row in chunk])
