@@ -123,3 +123,28 @@ def _is_alg_read(node: ast.AST) -> bool:
         first = node.args[0]
         return isinstance(first, ast.Constant) and first.value == "alg"
     return False
+
+
+def uses_jwt(module: Module) -> bool:
+    """Whether the module imports PyJWT, python-jose or authlib."""
+    return any(
+        origin.split(".")[0] in {"jwt", "jose", "authlib"} for origin in module.imports.values()
+    )
+
+
+def decode_options(jc: JwtCall, scope: Scope) -> dict[str, ast.expr]:
+    """The visible entries of a PyJWT or python-jose decode's ``options``."""
+    kwargs = scope.call_kwargs(jc.call)
+    return scope.dict_items(arg(jc.call, 3, "options", kwargs)) or {}
+
+
+def signature_off(jc: JwtCall, scope: Scope) -> bool:
+    """Whether a PyJWT or python-jose decode skips the signature check."""
+    if jc.lib not in {PYJWT, JOSE}:
+        return False
+    kwargs = scope.call_kwargs(jc.call)
+    options = decode_options(jc, scope)
+    return (
+        scope.literal(options.get("verify_signature")) is False
+        or scope.literal(kwargs.get("verify")) is False
+    )

@@ -29,14 +29,23 @@ from ledger.scan.jwt_api import (
     algorithm_family,
     arg,
     classify,
+    decode_options,
     reads_header_alg,
+    signature_off,
+    uses_jwt,
 )
-from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes, walk
+from ledger.scan.jwt_unverified import (
+    claim_read,
+    helper_verifies,
+    is_payload_segment,
+    only_key_selection,
+    verifying_functions,
+)
+from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes
 from ledger.scan.values import UNKNOWN, Scope, call_name, dotted
 
 MAX_LEEWAY_SECONDS = 300
 _TIME_OPTIONS = ("verify_exp", "verify_nbf", "verify_iat")
-_EXPIRY_ONLY = {"exp", "iat", "nbf"}
 _SENSITIVE = re.compile(
     r"(^|_)(password|passwd|pwd|secret|api_?key|private_?key|client_secret|password_hash|"
     r"hashed_password|ssn|credit_card|card_number|cvv|otp_secret|totp_secret)($|_)",
@@ -48,22 +57,22 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
     """Every JWT finding in ``module``."""
     hits: list[Hit] = []
     jwt_calls: list[tuple[JwtCall, Scope]] = []
-    uses_jwt = _uses_jwt(module)
-    for call in module.calls if uses_jwt else ():
+    imports_jwt = uses_jwt(module)
+    for call in module.calls if imports_jwt else ():
         scope = _scope(module, project, scopes, call)
         found = classify(call, module, scope)
         if found is not None:
             jwt_calls.append((found, scope))
     verified_in: dict[FunctionNode | None, bool] = defaultdict(bool)
     for jc, scope in jwt_calls:
-        if jc.op in {"decode", "decode_complete"} and not _signature_off(jc, scope):
+        if jc.op in {"decode", "decode_complete"} and not signature_off(jc, scope):
             verified_in[scope.func] = True
     # A key chosen here may be handed to a helper of the project that verifies with it.
-    verifiers = _verifying_functions(project) if jwt_calls else frozenset()
+    verifiers = verifying_functions(project) if jwt_calls else frozenset()
     helped = {
         id(jc.call)
         for jc, scope in jwt_calls
-        if not verified_in[scope.func] and _helper_verifies(jc.call, scope, verifiers)
+        if not verified_in[scope.func] and helper_verifies(jc.call, scope, verifiers)
     }
     for jc, scope in jwt_calls:
         if jc.lib in {PYJWT, JOSE} and jc.op in {"decode", "decode_complete"}:
@@ -78,83 +87,21 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
             _algorithm_list(jc.call.args[0], jc.call, scope, hits)
         elif jc.op == "get_unverified_claims":
             nearby = verified_in[scope.func] or id(jc.call) in helped
-            if not _only_key_selection(jc.call, scope, nearby):
+            if not only_key_selection(jc.call, scope, nearby):
                 hits.append(_hit("JWT013", scope, jc.call, "claims read by get_unverified_claims"))
         elif jc.op == "PyJWKClient":
             jwt_keys.check_jwks_client(jc.call, scope, hits)
     for call in module.calls:
         if call_name(call) in {"urlsafe_b64decode", "b64decode"}:
             scope = _scope(module, project, scopes, call)
-            if _is_payload_segment(call, scope) and not _only_key_selection(
+            if is_payload_segment(call, scope) and not only_key_selection(
                 call, scope, verified_in[scope.func]
             ):
                 hits.append(_hit("JWT013", scope, call, "JWT payload decoded by hand"))
-        elif uses_jwt and call_name(call) == "validate" and _is_claims_validate(module):
+        elif imports_jwt and call_name(call) == "validate" and _is_claims_validate(module):
             scope = _scope(module, project, scopes, call)
             _leeway(scope.call_kwargs(call).get("leeway"), call, scope, hits)
     return hits
-
-
-def _verifying_functions(project: Project) -> frozenset[str]:
-    """Names of the project's functions that decode a token with its signature checked."""
-    cached = project.derived.get("jwt_verifiers")
-    if isinstance(cached, frozenset):
-        return cached
-    names: set[str] = set()
-    for module in project.modules:
-        if not _uses_jwt(module):
-            continue
-        for func in module.functions:
-            scope = Scope(module, project, func)
-            for node in nodes(func):
-                if isinstance(node, ast.Call) and call_name(node) in {"decode", "decode_complete"}:
-                    found = classify(node, module, scope)
-                    if found is not None and not _signature_off(found, scope):
-                        names.add(func.name)
-    result = project.derived["jwt_verifiers"] = frozenset(names)
-    return result
-
-
-def _helper_verifies(call: ast.Call, scope: Scope, verifiers: frozenset[str]) -> bool:
-    """Whether every path through ``call`` goes on to a project helper that verifies.
-
-    The helper's call must sit in no branch that ``call`` is not in: a verified decode
-    behind ``if verify_signature:`` does not cover an unverified one before it.
-    """
-    if scope.func is None or not verifiers:
-        return False
-    holder = scope.module.parents.get(call)
-    while holder is not None and not isinstance(holder, ast.stmt):
-        holder = scope.module.parents.get(holder)
-    if isinstance(holder, ast.Return):
-        return False  # the unverified claims leave before any helper runs
-    branches = _branches(call, scope.module)
-    return any(
-        isinstance(node, ast.Call)
-        and call_name(node) in verifiers
-        and _branches(node, scope.module) <= branches
-        for node in nodes(scope.func)
-    )
-
-
-def _branches(node: ast.AST, module: Module) -> set[int]:
-    found: set[int] = set()
-    cur = module.parents.get(node)
-    while cur is not None and not isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef):
-        if isinstance(cur, ast.If | ast.For | ast.While | ast.match_case | ast.ExceptHandler):
-            found.add(id(cur))
-        cur = module.parents.get(cur)
-    return found
-
-
-_UNVERIFIED_API = re.compile(r"unverified|insecure|unsafe|without_verif", re.IGNORECASE)
-"""Functions whose name already warns that they return claims nobody verified."""
-
-
-def _uses_jwt(module: Module) -> bool:
-    return any(
-        origin.split(".")[0] in {"jwt", "jose", "authlib"} for origin in module.imports.values()
-    )
 
 
 def _scope(
@@ -171,32 +118,16 @@ def _hit(rule: str, scope: Scope, node: ast.AST, message: str) -> Hit:
     return Hit(rule, scope.module, node, message)
 
 
-def _options(jc: JwtCall, scope: Scope) -> dict[str, ast.expr]:
-    kwargs = scope.call_kwargs(jc.call)
-    return scope.dict_items(arg(jc.call, 3, "options", kwargs)) or {}
-
-
-def _signature_off(jc: JwtCall, scope: Scope) -> bool:
-    if jc.lib not in {PYJWT, JOSE}:
-        return False
-    kwargs = scope.call_kwargs(jc.call)
-    options = _options(jc, scope)
-    return (
-        scope.literal(options.get("verify_signature")) is False
-        or scope.literal(kwargs.get("verify")) is False
-    )
-
-
 def _decode(jc: JwtCall, scope: Scope, hits: list[Hit], verified_nearby: bool) -> None:
     call = jc.call
     kwargs = scope.call_kwargs(call)
     opaque = scope.has_opaque_kwargs(call)
-    options = _options(jc, scope)
+    options = decode_options(jc, scope)
 
     # (1) An unverified decode is tolerated only to pick the key for a verified one,
     # or to read the expiry of a token this code holds as a client.
-    if _signature_off(jc, scope):
-        if not _only_key_selection(call, scope, verified_nearby):
+    if signature_off(jc, scope):
+        if not only_key_selection(call, scope, verified_nearby):
             hits.append(_hit("JWT001", scope, call, "signature verification is disabled"))
         return
 
@@ -398,80 +329,10 @@ def _manually_checked_claims(func: FunctionNode | None) -> set[str]:
     for node in nodes(func):
         if isinstance(node, ast.Compare):
             for side in [node.left, *node.comparators]:
-                claim = _claim_read(side)
+                claim = claim_read(side)
                 if claim:
                     found.add(claim)
     return found
-
-
-def _claim_read(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-        return str(node.slice.value)
-    if isinstance(node, ast.Call) and call_name(node) == "get" and node.args:
-        first = node.args[0]
-        if isinstance(first, ast.Constant):
-            return str(first.value)
-    return None
-
-
-def _only_key_selection(call: ast.Call, scope: Scope, verified_nearby: bool) -> bool:
-    """Whether unverified claims are only used to choose a key, or to read the expiry, or
-    are handed back by a function whose name says they are unverified."""
-    if verified_nearby:
-        return True
-    if scope.func is not None and _UNVERIFIED_API.search(scope.func.name):
-        return True
-    parent = scope.module.parents.get(call)
-    if isinstance(parent, ast.Attribute) and parent.attr == "get":
-        parent = scope.module.parents.get(parent)
-    if isinstance(parent, ast.Subscript | ast.Call):
-        return _claim_read(parent) in _EXPIRY_ONLY
-    if not (
-        isinstance(parent, ast.Assign)
-        and len(parent.targets) == 1
-        and isinstance(parent.targets[0], ast.Name)
-        and scope.func is not None
-    ):
-        return False
-    name = parent.targets[0].id
-    uses = [
-        n
-        for n in nodes(scope.func)
-        if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-    ]
-    if not uses:
-        return False
-    for use in uses:
-        holder = scope.module.parents.get(use)
-        if isinstance(holder, ast.Attribute):
-            holder = scope.module.parents.get(holder)
-        if _claim_read(holder or use) not in _EXPIRY_ONLY:
-            return False
-    return True
-
-
-def _is_payload_segment(call: ast.Call, scope: Scope) -> bool:
-    """``b64decode(token.split(".")[1] + ...)``: the middle segment of a JWT."""
-    parts: list[ast.AST] = [call]
-    parts += [
-        value
-        for name in walk(call)
-        if isinstance(name, ast.Name)
-        for value in scope.local_values(name.id)
-    ]
-    for node in (sub for part in parts for sub in walk(part)):
-        if (
-            isinstance(node, ast.Subscript)
-            and isinstance(node.slice, ast.Constant)
-            and node.slice.value == 1
-            and isinstance(node.value, ast.Call)
-            and call_name(node.value) == "split"
-            and node.value.args
-            and isinstance(node.value.args[0], ast.Constant)
-            and node.value.args[0].value == "."
-        ):
-            return True
-    return False
 
 
 __all__ = ["UNKNOWN", "check"]

@@ -1,0 +1,122 @@
+"""BOLA005: Django REST framework views whose queryset is not scoped to the caller.
+
+A generic view serving an owned model is scoped when its ``get_queryset`` (or
+``get_object``, ``filter_queryset``) filters by what the authenticated request
+carries, when it names an object-level permission class or a permission of the
+project's own machinery, or when a filter backend of the project filters by the user.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from ledger.scan.orm import Models
+from ledger.scan.project import Hit, Module, Project, walk
+from ledger.scan.values import dotted
+
+_DRF_GENERIC = re.compile(r"(ModelViewSet|GenericViewSet|GenericAPIView|ListAPIView|"
+                          r"RetrieveAPIView|DestroyAPIView|UpdateAPIView|ListCreateAPIView|"
+                          r"Retrieve\w*APIView)$")  # fmt: skip
+
+
+_OBJECT_PERMISSION = re.compile(r"Owner|Admin|Staff|ObjectPermission|IsSelf|Author|Member")
+
+
+def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
+    """BOLA005: generic views serving an owned model from an unscoped queryset."""
+    hits: list[Hit] = []
+    object_permissions = _object_permission_classes(project)
+    for cls in module.classes:
+        if not any(_DRF_GENERIC.search(dotted(b)) for b in cls.bases):
+            continue
+        body = {_stmt_name(s): s for s in cls.body}
+        queryset = body.get("queryset")
+        model = _queryset_model(queryset, models) if queryset is not None else None
+        get_qs = body.get("get_queryset")
+        if get_qs is not None and model is None:
+            model = _queryset_model(get_qs, models)
+        if model is None or not models.owned(model):
+            continue
+        scoped = any(
+            stmt is not None and _mentions_user(stmt)
+            for stmt in (get_qs, body.get("get_object"), body.get("filter_queryset"))
+        )
+        # A permission named on the view (``permission_required = "projects.view"``) is
+        # checked by the project's own permission machinery against the caller.
+        scoped = scoped or any(name in body for name in _DECLARED_PERMISSIONS)
+        permissions = body.get("permission_classes")
+        if permissions is not None:
+            names = {_last(n) for n in walk(permissions)} - {""}
+            scoped = scoped or any(_OBJECT_PERMISSION.search(n) for n in names)
+            scoped = scoped or bool(names & object_permissions)
+        backends = body.get("filter_backends")
+        user_filters = project.derived.get("user_filters")
+        if (
+            backends is not None
+            and isinstance(user_filters, set)
+            and any(_last(n) in user_filters for n in walk(backends))
+        ):
+            scoped = True
+        if not scoped:
+            hits.append(Hit("BOLA005", module, cls, f"{model} rows are served to every user"))
+    return hits
+
+
+def _last(node: ast.AST) -> str:
+    return dotted(node).split(".")[-1] if isinstance(node, ast.expr) else ""
+
+
+def _stmt_name(stmt: ast.stmt) -> str:
+    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+        return stmt.name
+    if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id
+    return ""
+
+
+def _queryset_model(stmt: ast.stmt, models: Models) -> str | None:
+    for node in walk(stmt):
+        if isinstance(node, ast.Attribute) and node.attr == "objects":
+            base = dotted(node.value)
+            if base in models.by_name:
+                return base
+    return None
+
+
+_DECLARED_PERMISSIONS = ("permission_required", "permission", "required_permission",
+                         "required_permissions", "required_scopes")  # fmt: skip
+
+
+_CALLER_CONTEXT = re.compile(
+    r"request\.(?!(?:data|GET|POST|FILES|query_params|body|META|method|headers|path|"
+    r"query_string|content_type|stream|parser_context)\b)\w+|check_object_permissions|"
+    r"for_user\("
+)
+"""What the authenticated request carries (its user, auth, organiser or tenant), as
+opposed to what the client sent in it."""
+
+
+def _mentions_user(node: ast.AST) -> bool:
+    return _CALLER_CONTEXT.search(ast.unparse(node)) is not None
+
+
+def _object_permission_classes(project: Project) -> set[str]:
+    """Project classes that implement has_object_permission or filter by request.user."""
+    cached = project.derived.get("object_permissions")
+    if isinstance(cached, set):
+        return cached
+    found: set[str] = set()
+    filters: set[str] = set()
+    for module in project.modules:
+        for cls in module.classes:
+            methods = {s.name: s for s in cls.body if isinstance(s, ast.FunctionDef)}
+            if "has_object_permission" in methods or (
+                "has_permission" in methods and _mentions_user(methods["has_permission"])
+            ):
+                found.add(cls.name)
+            if "filter_queryset" in methods and _mentions_user(methods["filter_queryset"]):
+                filters.add(cls.name)
+    project.derived["object_permissions"] = found
+    project.derived["user_filters"] = filters
+    return found

@@ -1,0 +1,145 @@
+"""JWT013 and the exceptions to JWT001: when unverified claims are tolerated.
+
+Claims read without verification are tolerated (1) when a verified decode of the
+same token follows, in the same function or in a project helper on every path after
+it; (2) when only the expiry is read, by a client holding its own token; (3) inside
+a function whose name says it returns unverified claims, leaving the caller to
+verify. Anything else decides from claims an attacker wrote (RFC 8725 section 3.1).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from ledger.scan.jwt_api import classify, signature_off, uses_jwt
+from ledger.scan.project import Module, Project, nodes, walk
+from ledger.scan.values import Scope, call_name
+
+_EXPIRY_ONLY = {"exp", "iat", "nbf"}
+
+
+def verifying_functions(project: Project) -> frozenset[str]:
+    """Names of the project's functions that decode a token with its signature checked."""
+    cached = project.derived.get("jwt_verifiers")
+    if isinstance(cached, frozenset):
+        return cached
+    names: set[str] = set()
+    for module in project.modules:
+        if not uses_jwt(module):
+            continue
+        for func in module.functions:
+            scope = Scope(module, project, func)
+            for node in nodes(func):
+                if isinstance(node, ast.Call) and call_name(node) in {"decode", "decode_complete"}:
+                    found = classify(node, module, scope)
+                    if found is not None and not signature_off(found, scope):
+                        names.add(func.name)
+    result = project.derived["jwt_verifiers"] = frozenset(names)
+    return result
+
+
+def helper_verifies(call: ast.Call, scope: Scope, verifiers: frozenset[str]) -> bool:
+    """Whether every path through ``call`` goes on to a project helper that verifies.
+
+    The helper's call must sit in no branch that ``call`` is not in: a verified decode
+    behind ``if verify_signature:`` does not cover an unverified one before it.
+    """
+    if scope.func is None or not verifiers:
+        return False
+    holder = scope.module.parents.get(call)
+    while holder is not None and not isinstance(holder, ast.stmt):
+        holder = scope.module.parents.get(holder)
+    if isinstance(holder, ast.Return):
+        return False  # the unverified claims leave before any helper runs
+    branches = _branches(call, scope.module)
+    return any(
+        isinstance(node, ast.Call)
+        and call_name(node) in verifiers
+        and _branches(node, scope.module) <= branches
+        for node in nodes(scope.func)
+    )
+
+
+def _branches(node: ast.AST, module: Module) -> set[int]:
+    found: set[int] = set()
+    cur = module.parents.get(node)
+    while cur is not None and not isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef):
+        if isinstance(cur, ast.If | ast.For | ast.While | ast.match_case | ast.ExceptHandler):
+            found.add(id(cur))
+        cur = module.parents.get(cur)
+    return found
+
+
+_UNVERIFIED_API = re.compile(r"unverified|insecure|unsafe|without_verif", re.IGNORECASE)
+"""Functions whose name already warns that they return claims nobody verified."""
+
+
+def claim_read(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        return str(node.slice.value)
+    if isinstance(node, ast.Call) and call_name(node) == "get" and node.args:
+        first = node.args[0]
+        if isinstance(first, ast.Constant):
+            return str(first.value)
+    return None
+
+
+def only_key_selection(call: ast.Call, scope: Scope, verified_nearby: bool) -> bool:
+    """Whether unverified claims are only used to choose a key, or to read the expiry, or
+    are handed back by a function whose name says they are unverified."""
+    if verified_nearby:
+        return True
+    if scope.func is not None and _UNVERIFIED_API.search(scope.func.name):
+        return True
+    parent = scope.module.parents.get(call)
+    if isinstance(parent, ast.Attribute) and parent.attr == "get":
+        parent = scope.module.parents.get(parent)
+    if isinstance(parent, ast.Subscript | ast.Call):
+        return claim_read(parent) in _EXPIRY_ONLY
+    if not (
+        isinstance(parent, ast.Assign)
+        and len(parent.targets) == 1
+        and isinstance(parent.targets[0], ast.Name)
+        and scope.func is not None
+    ):
+        return False
+    name = parent.targets[0].id
+    uses = [
+        n
+        for n in nodes(scope.func)
+        if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+    ]
+    if not uses:
+        return False
+    for use in uses:
+        holder = scope.module.parents.get(use)
+        if isinstance(holder, ast.Attribute):
+            holder = scope.module.parents.get(holder)
+        if claim_read(holder or use) not in _EXPIRY_ONLY:
+            return False
+    return True
+
+
+def is_payload_segment(call: ast.Call, scope: Scope) -> bool:
+    """``b64decode(token.split(".")[1] + ...)``: the middle segment of a JWT."""
+    parts: list[ast.AST] = [call]
+    parts += [
+        value
+        for name in walk(call)
+        if isinstance(name, ast.Name)
+        for value in scope.local_values(name.id)
+    ]
+    for node in (sub for part in parts for sub in walk(part)):
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and node.slice.value == 1
+            and isinstance(node.value, ast.Call)
+            and call_name(node.value) == "split"
+            and node.value.args
+            and isinstance(node.value.args[0], ast.Constant)
+            and node.value.args[0].value == "."
+        ):
+            return True
+    return False
