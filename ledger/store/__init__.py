@@ -251,10 +251,15 @@ class Store:
         )
         cursor = start
         end = stop if stop is not None else 2**62
-        raw = conn.connection.cursor()
+        raw: Any = conn.connection.cursor()
+        binary = self.dialect == "postgresql"
         try:
             while cursor < end:
-                raw.execute(query, (cursor, end, _CHUNK * 10))
+                if binary:
+                    # Binary results spare PostgreSQL hex-encoding every bytea.
+                    raw.execute(query, (cursor, end, _CHUNK * 10), binary=True)
+                else:
+                    raw.execute(query, (cursor, end, _CHUNK * 10))
                 rows = raw.fetchall()
                 if not rows:
                     return
