@@ -15,6 +15,13 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from ledger.scan.principal import (
+    PRINCIPAL_ATTRS,
+    PRINCIPAL_CALLS,
+    PRINCIPAL_EXPRS,
+    PRINCIPAL_NAMES,
+    returns_principal,
+)
 from ledger.scan.project import FunctionNode, Module, Project, nodes, walk, words
 from ledger.scan.values import call_name, dotted
 
@@ -28,11 +35,6 @@ _OBJECT_PERMISSION = re.compile(r"\ballows\b|\brequires\b|\bCan[A-Z]|\bcan_|poli
                                 r"authori[sz]e|object_permission|owner", re.IGNORECASE)  # fmt: skip
 _AUTH_DECORATORS = re.compile(r"login_required|jwt_required|token_required|requires_auth|"
                               r"auth_required|authenticated|permission_required")  # fmt: skip
-PRINCIPAL_EXPRS = ("current_user", "request.user", "self.request.user", "g.user",
-                   "g.current_user", "current_identity", "flask_login.current_user")  # fmt: skip
-_PRINCIPAL_NAMES = {"current_user", "current_identity"}
-_PRINCIPAL_ATTRS = {"user", "current_user"}
-_PRINCIPAL_CALLS = {"get_jwt_identity", "get_current_user", "get_jwt", "current_user"}
 _REQUEST_SOURCES = ("request.args", "request.form", "request.json", "request.get_json",
                     "request.values", "request.view_args", "request.GET", "request.POST",
                     "request.data", "request.query_params", "self.kwargs", "request.path_params",
@@ -52,19 +54,23 @@ class Handler:
     object_permission: bool = False
     """A decorator decides access to the object (``@allows.requires(CanEditPost)``)."""
     principal_names: set[str] = field(default_factory=set)
+    principal_calls: set[str] = field(default_factory=set)
+    """Project functions that return the principal (``current_user_id()``)."""
     tainted: set[str] = field(default_factory=set)
 
     def refs_principal(self, node: ast.AST) -> bool:
         """Whether ``node`` mentions the authenticated principal."""
         for sub in walk(node):
             if isinstance(sub, ast.Name):
-                if sub.id in self.principal_names or sub.id in _PRINCIPAL_NAMES:
+                if sub.id in self.principal_names or sub.id in PRINCIPAL_NAMES:
                     return True
             elif isinstance(sub, ast.Attribute):
-                if sub.attr in _PRINCIPAL_ATTRS and dotted(sub) in PRINCIPAL_EXPRS:
+                if sub.attr in PRINCIPAL_ATTRS and dotted(sub) in PRINCIPAL_EXPRS:
                     return True
-            elif isinstance(sub, ast.Call) and call_name(sub) in _PRINCIPAL_CALLS:
-                return True
+            elif isinstance(sub, ast.Call):
+                name = call_name(sub)
+                if name in PRINCIPAL_CALLS or name in self.principal_calls:
+                    return True
         return False
 
     def is_tainted(self, node: ast.AST) -> bool:
@@ -125,7 +131,7 @@ def find_handlers(module: Module, project: Project) -> list[Handler]:
     for func in module.functions:
         handler = _as_handler(func, module, project)
         if handler is not None:
-            _principal(handler)
+            _principal(handler, project)
             _propagate(handler)
             handlers.append(handler)
     return handlers
@@ -226,7 +232,10 @@ def _fastapi_params(func: FunctionNode, handler: Handler, project: Project) -> N
         if "Depends(" in source or "Security(" in source or "Depends(" in alias:
             handler.tainted.discard(param.arg)
             dep = (source + alias).split("Depends(")[-1].split("Security(")[-1]
-            if _PRINCIPAL_DEP.search(dep.lower()) and "db" not in dep.split(")")[0].lower():
+            target = dep.split(")")[0].split(",")[0].strip().rsplit(".", 1)[-1]
+            if (_PRINCIPAL_DEP.search(dep.lower()) and "db" not in dep.split(")")[0].lower()) or (
+                target.isidentifier() and returns_principal(target, project)
+            ):
                 handler.knows_principal = True
                 handler.principal_names.add(param.arg)
             if _ADMIN.search(dep):
@@ -243,7 +252,17 @@ def _alias_text(annotation: ast.expr | None, module: Module, project: Project) -
     return ast.unparse(found[1]) if found else ""
 
 
-def _principal(handler: Handler) -> None:
+def _principal(handler: Handler, project: Project) -> None:
+    for node in nodes(handler.func):
+        if isinstance(node, ast.Call):
+            name = call_name(node)
+            if (
+                name in project.functions
+                and name not in PRINCIPAL_CALLS
+                and name not in handler.principal_calls
+                and returns_principal(name, project)
+            ):
+                handler.principal_calls.add(name)
     if handler.refs_principal(handler.func):
         handler.knows_principal = True
     for node in nodes(handler.func):
@@ -270,7 +289,8 @@ def _is_principal_value(value: ast.expr, handler: Handler) -> bool:
     if isinstance(value, ast.Call) and call_name(value) in {"int", "str", "UUID"} and value.args:
         value = value.args[0]
     if isinstance(value, ast.Call):
-        return call_name(value) in _PRINCIPAL_CALLS
+        name = call_name(value)
+        return name in PRINCIPAL_CALLS or name in handler.principal_calls
     return isinstance(value, ast.Name | ast.Attribute | ast.Subscript) and handler.refs_principal(
         value
     )
