@@ -35,16 +35,19 @@ from ledger.scan.jwt_api import (
     uses_jwt,
 )
 from ledger.scan.jwt_unverified import (
+    access_decisions,
     claim_read,
     helper_verifies,
     is_payload_segment,
     only_key_selection,
+    unverified_returners,
     verifying_functions,
 )
 from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes
 from ledger.scan.values import UNKNOWN, Scope, call_name, dotted
 
 MAX_LEEWAY_SECONDS = 300
+_LIBRARIES = {"jwt", "jose", "authlib"}
 _TIME_OPTIONS = ("verify_exp", "verify_nbf", "verify_iat")
 _SENSITIVE = re.compile(
     r"(^|_)(password|passwd|pwd|secret|api_?key|private_?key|client_secret|password_hash|"
@@ -91,8 +94,11 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
                 hits.append(_hit("JWT013", scope, jc.call, "claims read by get_unverified_claims"))
         elif jc.op == "PyJWKClient":
             jwt_keys.check_jwks_client(jc.call, scope, hits)
+    returners = unverified_returners(project) if not module.is_test else {}
     for call in module.calls:
-        if call_name(call) in {"urlsafe_b64decode", "b64decode"}:
+        if call_name(call) in returners:
+            _unverified_caller(call, returners[call_name(call)], module, project, scopes, hits)
+        elif call_name(call) in {"urlsafe_b64decode", "b64decode"}:
             scope = _scope(module, project, scopes, call)
             if is_payload_segment(call, scope) and not only_key_selection(
                 call, scope, verified_in[scope.func]
@@ -102,6 +108,27 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
             scope = _scope(module, project, scopes, call)
             _leeway(scope.call_kwargs(call).get("leeway"), call, scope, hits)
     return hits
+
+
+def _unverified_caller(
+    call: ast.Call,
+    role_value: bool,
+    module: Module,
+    project: Project,
+    scopes: dict[FunctionNode | None, Scope],
+    hits: list[Hit],
+) -> None:
+    """JWT013 where a project helper hands back unverified claims and access is decided on
+    them: ``if "admin" not in token_roles(): abort(403)``."""
+    func = module.enclosing_function(call)
+    origin = module.imports.get(dotted(call.func).split(".")[0], "")
+    if func is None or func.name == call_name(call) or origin.split(".")[0] in _LIBRARIES:
+        return  # the library's own ``get_unverified_claims`` is judged at the call
+    decisions = access_decisions(call, func, module, role_value)
+    if decisions:
+        scope = _scope(module, project, scopes, call)
+        message = f"a role or scope from unverified claims ({call_name(call)}) decides access"
+        hits.append(_hit("JWT013", scope, decisions[0], message))
 
 
 def _scope(
@@ -129,6 +156,13 @@ def _decode(jc: JwtCall, scope: Scope, hits: list[Hit], verified_nearby: bool) -
     if signature_off(jc, scope):
         if not only_key_selection(call, scope, verified_nearby):
             hits.append(_hit("JWT001", scope, call, "signature verification is disabled"))
+        # A role read from these claims decides access even if the token is verified
+        # later: the decision was taken on what the client wrote (RFC 8725 section 3.1).
+        if scope.func is not None and not scope.module.is_test:
+            decisions = access_decisions(call, scope.func, scope.module)
+            if decisions:
+                message = "a role or scope from unverified claims decides access"
+                hits.append(_hit("JWT013", scope, decisions[0], message))
         return
 
     # (2) The allow-list of algorithms (RFC 8725 section 3.1).

@@ -13,7 +13,7 @@ import ast
 import re
 
 from ledger.scan.jwt_api import classify, signature_off, uses_jwt
-from ledger.scan.project import Module, Project, nodes, walk
+from ledger.scan.project import FunctionNode, Module, Project, nodes, walk
 from ledger.scan.values import Scope, call_name
 
 _EXPIRY_ONLY = {"exp", "iat", "nbf"}
@@ -143,3 +143,135 @@ def is_payload_segment(call: ast.Call, scope: Scope) -> bool:
         ):
             return True
     return False
+
+
+_ACCESS_CLAIM = re.compile(
+    r"role|scope|scp|admin|perm|group|staff|superuser|privilege|entitle|grant|acl",
+    re.IGNORECASE,
+)
+"""Claims that say what the caller may do: reading them decides access."""
+
+
+def access_decisions(
+    call: ast.Call, func: FunctionNode, module: Module, role_value: bool = False
+) -> list[ast.AST]:
+    """Comparisons and branches in ``func`` that grant access on claims ``call`` returned.
+
+    Claims from ``call`` are followed into the names bound to them (``claims = ...``,
+    ``roles = claims.get("roles")``). A decision is a comparison reading a role, scope
+    or permission claim (``claims["role"] == "admin"``, ``"admin" in roles``) or a branch
+    on one (``if claims.get("is_admin"):``). Reading ``kid`` or ``iss`` to pick the key is
+    none of these: that is the one use RFC 8725 leaves to unverified claims. With
+    ``role_value``, ``call`` returns a role claim itself (``token_roles()``).
+    """
+    claims, access = _names(call, func, module, role_value)
+    found: list[ast.AST] = []
+    for node in nodes(func):
+        if isinstance(node, ast.Compare) and _reads_access(node, call, claims, access, role_value):
+            found.append(node)
+        elif isinstance(node, ast.If | ast.While | ast.IfExp | ast.Assert):
+            test = node.test
+            while isinstance(test, ast.UnaryOp | ast.BoolOp):
+                # ``not claims.get("admin")`` and ``a or b`` branch on their operands.
+                parts = [test.operand] if isinstance(test, ast.UnaryOp) else test.values
+                test = next((p for p in parts if not isinstance(p, ast.Compare)), parts[0])
+            if not isinstance(test, ast.Compare) and _reads_access(
+                test, call, claims, access, role_value
+            ):
+                found.append(node.test)
+    return found
+
+
+def returned_claims(call: ast.Call, func: FunctionNode, module: Module) -> str | None:
+    """What of the claims of ``call`` ``func`` hands back: ``claims``, a ``role``, or None."""
+    claims, access = _names(call, func, module)
+    for node in nodes(func):
+        if isinstance(node, ast.Return) and node.value is not None:
+            value = node.value
+            if value is call or (isinstance(value, ast.Name) and value.id in claims):
+                return "claims"
+            if not isinstance(value, ast.Compare) and _reads_access(value, call, claims, access):
+                return "role"
+    return None
+
+
+def _names(
+    call: ast.Call, func: FunctionNode, module: Module, role_value: bool = False
+) -> tuple[set[str], set[str]]:
+    """Names bound to the claims of ``call``, and names bound to a role claim of them."""
+    claims: set[str] = set()
+    parent = module.parents.get(call)
+    if isinstance(parent, ast.Await):
+        parent = module.parents.get(parent)
+    if isinstance(parent, ast.Assign | ast.AnnAssign):
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        claims = {t.id for t in targets if isinstance(t, ast.Name)}
+    access: set[str] = set(claims) if role_value else set()
+    if role_value:
+        claims = set()
+    for node in nodes(func):
+        if (
+            isinstance(node, ast.Assign)
+            and not isinstance(node.value, ast.Compare)
+            and _reads_access(node.value, call, claims, access, role_value)
+        ):
+            access.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return claims, access
+
+
+def _reads_access(
+    node: ast.AST, call: ast.Call, claims: set[str], access: set[str], role_value: bool = False
+) -> bool:
+    """Whether ``node`` reads a role, scope or permission claim of the claims of ``call``."""
+    for sub in walk(node):
+        if (isinstance(sub, ast.Name) and sub.id in access) or (role_value and sub is call):
+            return True
+        claim = claim_read(sub)
+        if claim is None or not _ACCESS_CLAIM.search(claim):
+            continue
+        if isinstance(sub, ast.Subscript):
+            base = sub.value
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
+            base = sub.func.value
+        else:
+            continue
+        if base is call or (isinstance(base, ast.Name) and base.id in claims):
+            return True
+    return False
+
+
+def unverified_returners(project: Project) -> dict[str, bool]:
+    """Project functions that return claims decoded without verification.
+
+    Maps the name to whether it returns a role claim itself (``token_roles()``) rather
+    than the claims. Every non-test definition of the name must return them.
+    """
+    cached = project.derived.get("jwt_unverified_returners")
+    if isinstance(cached, dict):
+        return cached
+    kinds: dict[str, set[str]] = {}
+    for module in project.modules:
+        if module.is_test or not uses_jwt(module):
+            continue
+        for call in module.calls:
+            if call_name(call) not in {"decode", "get_unverified_claims"}:
+                continue
+            func = module.enclosing_function(call)
+            if func is None:
+                continue
+            scope = Scope(module, project, func)
+            found = classify(call, module, scope)
+            if found is None or not (
+                found.op == "get_unverified_claims" or signature_off(found, scope)
+            ):
+                continue
+            kind = returned_claims(call, func, module)
+            if kind is not None:
+                kinds.setdefault(func.name, set()).add(kind)
+    result: dict[str, bool] = {}
+    for name, found_kinds in kinds.items():
+        defs = [m for m, _ in project.functions.get(name, ()) if not m.is_test]
+        if len(found_kinds) == 1 and len(defs) == 1:
+            result[name] = found_kinds == {"role"}
+    project.derived["jwt_unverified_returners"] = result
+    return result

@@ -74,7 +74,7 @@ def tenant_of(token: str) -> str:
 
 def is_admin(token: str) -> bool:
     claims = jwt.decode(token, options={"verify_signature": False})  # expect: JWT001
-    return "admin" in claims.get("roles", [])
+    return "admin" in claims.get("roles", [])  # expect: JWT013
 
 
 def debug_claims(token: str) -> dict:
