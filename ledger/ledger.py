@@ -124,7 +124,9 @@ class Batch:
         self._prev = last.leaf_hash.hex() if last else GENESIS_PREV
         self._frontier = ledger._frontier_at(conn, checkpoint, self.start)
         self._rows: list[dict[str, Any]] = []
-        self.projection = Projection(_ScopeCache(store, conn).get)
+        self._cache = _ScopeCache(store, conn)
+        self._written: dict[tuple[str, str], None] = {}
+        self.projection = Projection(self._load)
         self.rebuild_derived = False
         # One time for the whole batch: its entries become visible together.
         # Batch times strictly increase, so verification can tell where each
@@ -169,14 +171,24 @@ class Batch:
         return seq
 
     def flush(self) -> None:
-        """Send buffered rows to the database (still inside the transaction)."""
+        """Send buffered entries and derived rows to the database, still inside
+        the transaction, so a large batch holds only a few thousand in memory."""
         self.ledger.store.insert_entries(self.conn, self._rows)
         self._rows = []
+        artifacts, new, changed = self.projection.take_changes()
+        self.ledger.store.save_derived(self.conn, artifacts, new, changed)
+        for row in (*new, *changed):
+            self._written[(row["scope"], row["identity"])] = None
+
+    def _load(self, scope: str, identity: str) -> dict[str, Any] | None:
+        """A finding row as the projection needs it: from the scope's stored rows,
+        or, if this batch already wrote it, read back from the database."""
+        if (scope, identity) in self._written:
+            return self.ledger.store.finding_row(self.conn, scope, identity)
+        return self._cache.get(scope, identity)
 
     def _seal(self, signers: Sequence[NoteSigner]) -> None:
         self.flush()
-        new, changed = self.projection.changes()
-        self.ledger.store.save_derived(self.conn, self.projection.artifacts, new, changed)
         body = CheckpointBody(self.ledger.origin, self.size, self._frontier.root())
         if self.rebuild_derived:
             self.ledger._rebuild_derived(self.conn)

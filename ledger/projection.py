@@ -152,3 +152,17 @@ class Projection:
         new = [row for key, row in self.findings.items() if key in self.new_keys]
         changed = [self.findings[key] for key in self.dirty - self.new_keys]
         return new, changed
+
+    def take_changes(
+        self,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """(new artifact rows, new finding rows, changed finding rows), then forget them.
+
+        Used by a batch to write its derived rows as it goes, so memory does not
+        grow with the size of the artifact. Rows written this way are read back
+        through ``load`` if asked for again.
+        """
+        new, changed = self.changes()
+        artifacts = self.artifacts
+        self.findings, self.new_keys, self.dirty, self.artifacts = {}, set(), set(), []
+        return artifacts, new, changed
