@@ -233,7 +233,10 @@ def _record(
             # (5) fixed: only on complete, successful runs of the scope.
             closing = _closing_scopes(stream.runs, scopes)
             for scope in closing:
-                stored = ledger.store.finding_rows(batch.conn, scope["id"], OPEN_STATUSES)
+                # Rows this batch touched were seen in it; only older ones can close.
+                stored = ledger.store.finding_rows(
+                    batch.conn, scope["id"], OPEN_STATUSES, before_seq=batch.start
+                )
                 for ident in [row["identity"] for row in stored]:
                     if ident in occurrences.seen[scope["id"]]:
                         continue

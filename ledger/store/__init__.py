@@ -327,9 +327,19 @@ class Store:
         return int(value) if value is not None else None
 
     def finding_rows(
-        self, conn: Connection, scope: str | None = None, statuses: Iterable[str] = ()
+        self,
+        conn: Connection,
+        scope: str | None = None,
+        statuses: Iterable[str] = (),
+        before_seq: int | None = None,
     ) -> Iterator[dict[str, Any]]:
+        """Derived finding rows; with ``before_seq``, only those no entry from
+        that sequence number on has touched."""
         query = t.findings.select()
+        if before_seq is not None:
+            query = query.where(
+                t.findings.c.last_seq < before_seq, t.findings.c.status_seq < before_seq
+            )
         if scope is not None:
             query = query.where(t.findings.c.scope == scope)
         status_list = list(statuses)
