@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -26,21 +25,43 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests" / "ingest"))
 
-import bench_ledger  # noqa: E402
 import generate_sarif  # noqa: E402
 
 TRAILSEAL = str(Path(sys.executable).with_name("trailseal"))
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one trailseal process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall seconds and peak RSS (KiB) of one trailseal process and its reader child."""
     start = time.perf_counter()
-    subprocess.run([TRAILSEAL, *args], env=env, cwd=cwd, check=True, capture_output=True)
+    process = subprocess.Popen(
+        [TRAILSEAL, *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest child so far; each size runs larger.
-    return elapsed, max(peak, before)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"trailseal {' '.join(args)} exited {process.returncode}")
+    return elapsed, usage.ru_maxrss
+
+
+def _floor(count: int, path: Path) -> float:
+    """The raw append floor, in its own process: built in this one, the records
+    would swell every later child's RSS (a forked child starts at its parent's)."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import bench_ledger as b; "
+        "print(b.floor_append(b.records(int(sys.argv[2])), sys.argv[3]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(HERE), str(count), str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(out.stdout)
 
 
 def main() -> int:
@@ -56,7 +77,7 @@ def main() -> int:
             env.pop("TRAILSEAL_DB", None)
             run(["init"], env, work)
             elapsed, peak = run(["ingest", "--repo", "bench/app", str(sarif)], env, work)
-            floor = bench_ledger.floor_append(bench_ledger.records(count), work / "floor.db")
+            floor = _floor(count, work / "floor.db")
             rate = count / elapsed
             size_mb = sarif.stat().st_size / 1e6
             print(
