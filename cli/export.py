@@ -75,7 +75,11 @@ def export(
     ] = "Security scanning of the repositories recorded in the ledger.",
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="TOML file: SLA days per severity in an sla table, max_gap_days in a cadence table."),
+        typer.Option(
+            "--config",
+            help="TOML file: SLA days per severity in an sla table, max_gap_days in a "
+            "cadence table.",
+        ),
     ] = None,
     sla: Annotated[
         list[str] | None,
