@@ -74,9 +74,7 @@ def main() -> int:
             url, cleanup = bench_ledger.pg_database(args.postgres)
         try:
             ledger = Ledger.create(url, signer.name, signer)
-            _, seconds = timed(
-                "append", lambda: append(ledger, signer, args.entries, 0)
-            )
+            _, seconds = timed("append", lambda: append(ledger, signer, args.entries, 0))
             print(f"{'':<44} {args.entries / seconds:8,.0f} entries/s")
             verifier = Verifier(signer.verifier)
             result, seconds = timed("full verify", lambda: verifier.verify(ledger))
@@ -95,9 +93,7 @@ def main() -> int:
             assert result.ok and result.start == args.entries, result.problems
 
             prover, _ = timed("prover (read leaves, hash tree)", lambda: Prover(ledger))
-            proof, seconds = timed(
-                "inclusion proof", lambda: prover.inclusion(args.entries // 2)
-            )
+            proof, seconds = timed("inclusion proof", lambda: prover.inclusion(args.entries // 2))
             text = json.dumps(proof.to_json())
             tlog = proof.to_tlog_proof()
             print(
