@@ -123,7 +123,7 @@ class Batch:
         self.size = self.start
         self._prev = last.leaf_hash.hex() if last else GENESIS_PREV
         self._frontier = ledger._frontier_at(conn, checkpoint, self.start)
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[EntryRow] = []
         self._cache = _ScopeCache(store, conn)
         self._written: dict[tuple[str, str], None] = {}
         self.projection = Projection(self._load)
@@ -152,17 +152,7 @@ class Batch:
         time = self.time
         envelope = envelope_bytes(seq, kind, time, self._prev, body_hash(salt, body_bytes))
         leaf = merkle.leaf_hash(envelope)
-        self._rows.append(
-            {
-                "seq": seq,
-                "kind": kind,
-                "time": time,
-                "leaf_hash": leaf,
-                "envelope": envelope,
-                "body": body_bytes,
-                "salt": salt,
-            }
-        )
+        self._rows.append(EntryRow(seq, kind, time, leaf, envelope, body_bytes, salt))
         self._frontier.append(leaf)
         self._prev = leaf.hex()
         self.size += 1

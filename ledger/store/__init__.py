@@ -211,9 +211,20 @@ class Store:
         more than the database itself. The cursor belongs to ``conn``, so the
         rows join its transaction.
         """
+        if rows:
+            names = list(rows[0])
+            self._insert_tuples(conn, table, names, [tuple(row[n] for n in names) for row in rows])
+
+    def _insert_tuples(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        names: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """Insert rows given as tuples in the order of ``names``."""
         if not rows:
             return
-        names = list(rows[0])
         marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         statement = (
             f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608 (our own names)
@@ -227,16 +238,16 @@ class Store:
                 copy_sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
                 with cursor.copy(copy_sql) as copy:
                     for row in rows:
-                        copy.write_row([row[n] for n in names])
+                        copy.write_row(row)
                 return
             for start in range(0, len(rows), _CHUNK):
-                chunk = rows[start : start + _CHUNK]
-                cursor.executemany(statement, [tuple(row[n] for n in names) for row in chunk])
+                cursor.executemany(statement, rows[start : start + _CHUNK])
         finally:
             cursor.close()
 
-    def insert_entries(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        self._insert_many(conn, t.entries, rows)
+    def insert_entries(self, conn: Connection, rows: Sequence[EntryRow]) -> None:
+        """Insert entries (the append path builds them as rows directly)."""
+        self._insert_tuples(conn, t.entries, EntryRow._fields, rows)
 
     def iter_entries(
         self, conn: Connection, start: int = 0, stop: int | None = None
