@@ -30,7 +30,13 @@ import orjson
 from sqlalchemy.engine import Connection
 
 from ledger import canonical, merkle
-from ledger.errors import InputError, LedgerNotFoundError, SigningKeyError, StorageError
+from ledger.errors import (
+    InputError,
+    LedgerNotFoundError,
+    SigningKeyError,
+    StorageError,
+    TrailsealError,
+)
 from ledger.note import CheckpointBody, NoteSigner, check_key_name, parse_note, sign_note
 from ledger.projection import Projection, ProjectionError
 from ledger.store import CheckpointRow, EntryRow, Store, describe_url
@@ -113,7 +119,7 @@ class _ScopeCache:
 class Batch:
     """Entries being appended under the lock; see :meth:`Ledger.batch`."""
 
-    def __init__(self, ledger: Ledger, conn: Connection, clock: Clock) -> None:
+    def __init__(self, ledger: Ledger, conn: Connection, clock: Clock, signer: NoteSigner) -> None:
         self.ledger = ledger
         self.conn = conn
         store = ledger.store
@@ -121,8 +127,8 @@ class Batch:
         checkpoint = store.latest_checkpoint(conn)
         self.start = last.seq + 1 if last else 0
         self.size = self.start
-        self._prev = last.leaf_hash.hex() if last else GENESIS_PREV
         self._frontier = ledger._frontier_at(conn, checkpoint, self.start)
+        self._prev = self._check_head(checkpoint, last, signer)
         self._rows: list[EntryRow] = []
         self._cache = _ScopeCache(store, conn)
         self._written: dict[tuple[str, str], None] = {}
@@ -134,8 +140,49 @@ class Batch:
         moment = clock()
         if last is not None:
             floor = parse_time(last.time) + timedelta(microseconds=1)
+            if floor > moment + timedelta(days=1):
+                raise StorageError(
+                    f"entry {last.seq} is dated {last.time}, in the future; run 'trailseal verify'"
+                )
             moment = max(moment, floor)
         self.time = format_time(moment)
+
+    def _check_head(
+        self, checkpoint: CheckpointRow | None, last: EntryRow | None, signer: NoteSigner
+    ) -> str:
+        """Refuse to extend a head that the signer did not seal; return ``prev``.
+
+        The next checkpoint commits to everything before it, so a batch must
+        not build on stored values it has not checked: the latest checkpoint
+        must carry the signer's valid signature, cover every stored entry, and
+        its root must be that of the compact range the batch extends; the last
+        entry's leaf hash must be the hash of its envelope. Otherwise an
+        ordinary ingest would sign a history someone wrote into the database.
+        """
+        if checkpoint is None:
+            raise StorageError("the ledger has no checkpoint; it was not created by trailseal")
+        try:
+            note = parse_note(checkpoint.note)
+            body = CheckpointBody.parse(note.text)
+        except TrailsealError as exc:
+            raise StorageError(f"the latest checkpoint is unreadable ({exc}); verify") from None
+        if note.verified_by(signer.verifier) is not True:
+            raise SigningKeyError(
+                "the latest checkpoint is not signed by this signing key; refusing to extend a "
+                "head it did not seal (run 'trailseal verify', or use the ledger's active key)"
+            )
+        if body.size != self.start or self._frontier.root() != body.root_hash:
+            raise StorageError(
+                f"the stored entries ({self.start}) or tree do not match the latest signed "
+                f"checkpoint (size {body.size}); run 'trailseal verify' before appending"
+            )
+        if last is None:
+            return GENESIS_PREV
+        if merkle.leaf_hash(bytes(last.envelope)) != bytes(last.leaf_hash):
+            raise StorageError(
+                f"entry {last.seq} does not hash to its leaf; run 'trailseal verify' first"
+            )
+        return bytes(last.leaf_hash).hex()
 
     def append(self, kind: str, body: dict[str, Any]) -> int:
         """Add an entry; returns its sequence number. Written at commit, or not at all."""
@@ -263,7 +310,7 @@ class Ledger:
         """
         signers = [signer] if isinstance(signer, NoteSigner) else list(signer)
         with self.store.appending() as conn:
-            batch = Batch(self, conn, clock)
+            batch = Batch(self, conn, clock, signers[0])
             yield batch
             if batch.size > batch.start:
                 batch._seal(signers)

@@ -238,7 +238,7 @@ class CheckpointBody:
         if len(lines) < 4 or lines[-1] != "" or not all(lines[:-1]):
             raise VerificationError("the checkpoint does not have origin, size and root lines")
         origin, size_text, root_b64 = lines[0], lines[1], lines[2]
-        if not re.fullmatch(r"0|[1-9][0-9]*", size_text):
+        if not re.fullmatch(r"0|[1-9][0-9]{0,19}", size_text) or int(size_text) >= 2**64:
             raise VerificationError("the checkpoint's tree size is not a decimal number")
         try:
             root_hash = _b64decode(root_b64)

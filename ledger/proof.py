@@ -25,6 +25,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +47,7 @@ def _b64(data: bytes) -> str:
 def _unb64(text: Any, what: str) -> bytes:
     try:
         return base64.b64decode(str(text), validate=True)
-    except binascii.Error:
+    except (binascii.Error, ValueError):
         raise VerificationError(f"{what} is not valid base64") from None
 
 
@@ -212,7 +213,7 @@ def check_proof(text: str, keys: list[NoteVerifier]) -> ProofCheck:
             return _check_inclusion_json(document, keys)
         if document.get("format") == CONSISTENCY_FORMAT:
             return _check_consistency_json(document, keys)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise VerificationError(f"the proof lacks or garbles a field: {exc}") from None
     raise VerificationError(f"unknown proof format {document.get('format')!r}")
 
@@ -280,7 +281,7 @@ def _check_tlog_proof(text: str, keys: list[NoteVerifier]) -> ProofCheck:
     if not lines or not lines[0].startswith("index "):
         raise VerificationError("the tlog-proof has no index line")
     index_text = lines.pop(0)[6:]
-    if not index_text.isdigit() or (len(index_text) > 1 and index_text[0] == "0"):
+    if not re.fullmatch(r"0|[1-9][0-9]{0,19}", index_text):
         raise VerificationError("the tlog-proof's index is not a decimal number")
     index = int(index_text)
     if extra is None:

@@ -236,7 +236,10 @@ class _Run:
         rows = self.store.checkpoints(self.conn)
         result.checkpoints = len(rows)
         notes: dict[int, tuple[Any, Any]] = {row.size: (row.note, row.frontier) for row in rows}
-        if self.store.min_seq(self.conn) < 0:
+        # The main pass reads every row from 0 up, so a number out of sequence
+        # shows there as a gap; a negative one it would never reach.
+        low, _, _ = self.store.seq_bounds(self.conn)
+        if low < 0:
             self.fail(Status.TAMPERED, 0, "sequence", "a row has a negative sequence number")
             return
         self._prescan()
@@ -269,6 +272,14 @@ class _Run:
             # Entries of one batch share a time, and batch times increase, so a
             # change of time marks a batch boundary, where a checkpoint must be.
             if entry.time != batch_time:
+                if batch_time is not None and entry.time < batch_time:
+                    self.fail(
+                        Status.TAMPERED,
+                        expected,
+                        "time",
+                        f"entry {expected} is dated before the entry preceding it",
+                    )
+                    return
                 if batch_time is not None and expected not in notes:
                     self.fail(
                         Status.TAMPERED,

@@ -190,9 +190,13 @@ class Store:
 
     # -- entries and checkpoints --------------------------------------------
 
-    def min_seq(self, conn: Connection) -> int:
-        value = conn.execute(sa.select(sa.func.min(t.entries.c.seq))).scalar()
-        return int(value) if value is not None else 0
+    def seq_bounds(self, conn: Connection) -> tuple[int, int, int]:
+        """(smallest, largest, count) of the stored sequence numbers; (0, -1, 0) if none."""
+        c = t.entries.c.seq
+        low, high, count = conn.execute(
+            sa.select(sa.func.min(c), sa.func.max(c), sa.func.count(c))
+        ).one()
+        return (int(low), int(high), int(count)) if count else (0, -1, 0)
 
     def entry_count(self, conn: Connection) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(t.entries)).scalar_one())
@@ -258,19 +262,20 @@ class Store:
         marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         query = (
             "SELECT seq, kind, time, leaf_hash, envelope, body, salt FROM entries "  # noqa: S608
-            f"WHERE seq >= {marker} AND seq < {marker} ORDER BY seq LIMIT {marker}"
+            f"WHERE seq >= {marker} AND seq <= {marker} ORDER BY seq LIMIT {marker}"
         )
         cursor = start
-        end = stop if stop is not None else 2**62
+        # With no stop, every row up to the largest number a BIGINT holds.
+        last = stop - 1 if stop is not None else 2**63 - 1
         raw: Any = conn.connection.cursor()
         binary = self.dialect == "postgresql"
         try:
-            while cursor < end:
+            while cursor <= last:
                 if binary:
                     # Binary results spare PostgreSQL hex-encoding every bytea.
-                    raw.execute(query, (cursor, end, _CHUNK * 10), binary=True)
+                    raw.execute(query, (cursor, last, _CHUNK * 10), binary=True)
                 else:
-                    raw.execute(query, (cursor, end, _CHUNK * 10))
+                    raw.execute(query, (cursor, last, _CHUNK * 10))
                 rows = raw.fetchall()
                 if not rows:
                     return
