@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +20,8 @@ from cli.commands import (
     signer,
     write_witnesses,
 )
+
+log = logging.getLogger(__name__)
 
 
 def ingest_paths(
@@ -67,6 +70,14 @@ def ingest_paths(
             exit_code = 2
         except TrailsealError:
             raise
+        except Exception as exc:  # a reader bug must not stop the other files
+            log.debug("reading %s failed", path, exc_info=True)
+            error = (
+                f"{path}: could not be read ({type(exc).__name__}, a bug in trailseal's reader; "
+                f"run with -vv for the traceback). Nothing of this file was written."
+            )
+            outcome = Outcome(file=str(path), status="rejected", format=fmt, error=error)
+            exit_code = 2
         _report(outcome, json_output)
     return exit_code
 

@@ -95,8 +95,10 @@ def _child(out: Connection, reader_name: str, path: Path, key: bytes, root: str 
         out.send(("end", list(report.warnings)))
     except TrailsealError as exc:
         out.send(("error", exc))
-    except BaseException:  # reported to the parent, which raises it as a bug
-        out.send(("crash", traceback.format_exc()))
+    except BaseException as exc:  # reported to the parent, which raises it as a bug
+        # The frames, and the exception's type only: its message may quote the artifact.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        out.send(("crash", f"{frames}{type(exc).__name__}"))
     finally:
         out.close()
 

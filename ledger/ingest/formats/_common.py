@@ -187,7 +187,7 @@ def prescan(path: Path, on_event: Callable[[str, Any, int], None] | None = None)
                 if on_event is not None:
                     on_event(event, value, depth)
         except (ijson.JSONError, UnicodeDecodeError) as exc:
-            raise json_error(path, exc) from exc
+            raise json_error(path, exc) from None
 
 
 def _locate(path: Path) -> tuple[str, str]:
@@ -215,8 +215,9 @@ def _locate(path: Path) -> tuple[str, str]:
                     frames.append(["array", -1])
                 if len(frames) > Limits.DEPTH:
                     return ("too deep", _json_path(frames))
-    except ijson.JSONError as exc:
-        message = str(exc)
+    except (ijson.JSONError, ValueError) as exc:
+        # json.JSONDecodeError from the pure-Python backend is a ValueError too.
+        message = str(exc).splitlines()[0] if str(exc) else ""
         where = _json_path(frames)
         offset = re.search(r" at (\d+)", message)
         if offset:
@@ -343,7 +344,7 @@ def stream_objects(
                 if finding is not None:
                     yield 0, finding
         except ijson.JSONError as exc:
-            raise json_error(path, exc) from exc
+            raise json_error(path, exc) from None
     report.warnings.extend(sanitizer.warnings())
 
 

@@ -51,7 +51,7 @@ class BanditReader:
             try:
                 errors = list(ijson.items(stream, "errors.item", use_float=False))
             except ijson.JSONError as exc:
-                raise json_error(path, exc) from exc
+                raise json_error(path, exc) from None
         warnings = []
         if errors:
             warnings.append(f"bandit could not scan {len(errors)} file(s); the run is partial")

@@ -81,7 +81,7 @@ def _findings(path: Path, options: ReadOptions, report: Report) -> Iterator[tupl
                         "neither a Gitleaks v8 finding (RuleID) nor a v7 one (rule, offender).",
                     )
         except ijson.JSONError as exc:
-            raise json_error(path, exc) from exc
+            raise json_error(path, exc) from None
     report.warnings.extend(sanitizer.warnings())
 
 

@@ -258,7 +258,7 @@ def _scan(path: Path) -> _Scan:
                 elif depth == 3 and run is not None and run_key in _RUN_KEYS:
                     run.raw[run_key] = value
         except (ijson.JSONError, UnicodeDecodeError) as exc:
-            raise json_error(path, exc) from exc
+            raise json_error(path, exc) from None
     return scan
 
 
@@ -519,7 +519,7 @@ def _results(
                 if finding is not None:
                     yield run_index, finding
         except (ijson.JSONError, UnicodeDecodeError) as exc:
-            raise json_error(path, exc) from exc
+            raise json_error(path, exc) from None
     report.warnings.extend(tally.warnings())
     report.warnings.extend(sanitizer.warnings())
 
@@ -679,6 +679,22 @@ def _absolute(uri: str) -> bool:
     return uri.startswith(("file:", "/")) or (len(uri) > 2 and uri[1] == ":")
 
 
+def _redact_strings(value: Any, options: ReadOptions) -> Any:
+    """Every string inside ``value`` (at any depth) replaced by its keyed digest."""
+    if isinstance(value, str):
+        return options.redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_strings(v, options) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_strings(v, options) for v in value]
+    return value
+
+
+def _secret_safe(fingerprint: str | None, secret: bool, options: ReadOptions) -> str | None:
+    """A secret result's fingerprint as its keyed digest (stable, so identity holds)."""
+    return options.redact(fingerprint) if secret and fingerprint else fingerprint
+
+
 def _fingerprint(result: dict[str, Any]) -> str | None:
     """Prefer a stable ``fingerprints`` entry (3.27.16), else a partial one (3.27.17)."""
     for key in ("fingerprints", "partialFingerprints"):
@@ -767,15 +783,14 @@ def _finding(
         ("partialFingerprints", "partial_fingerprints"),
     ):
         if result.get(source) is not None:
-            properties[target] = result[source]
+            value = result[source]
+            # A secret scanner's fingerprint may be the secret or a weak hash of it.
+            secret_fp = secret and source in ("fingerprints", "partialFingerprints")
+            properties[target] = _redact_strings(value, options) if secret_fp else value
     if properties_raw:
         if secret:
             properties_raw = {
-                k: (
-                    v
-                    if k in _SAFE_SECRET_PROPERTIES or not isinstance(v, str)
-                    else options.redact(v)
-                )
+                k: v if k in _SAFE_SECRET_PROPERTIES else _redact_strings(v, options)
                 for k, v in properties_raw.items()
             }
         properties["result"] = properties_raw
@@ -794,7 +809,9 @@ def _finding(
         title=title,
         message=sanitizer.text(message, Limits.TEXT, "message"),
         location=location,
-        fingerprint=sanitizer.text(_fingerprint(result), Limits.IDENTIFIER, "fingerprint"),
+        fingerprint=sanitizer.text(
+            _secret_safe(_fingerprint(result), secret, options), Limits.IDENTIFIER, "fingerprint"
+        ),
         cwe=[c for c in cwe if len(c) <= Limits.IDENTIFIER],
         category=category,
         help_uri=rule.help_uri if rule else None,

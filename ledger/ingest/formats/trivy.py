@@ -113,7 +113,7 @@ def _findings(path: Path, options: ReadOptions, report: Report) -> Iterator[tupl
                 for secret in _dicts(result.get("Secrets")):
                     yield 0, _secret(secret, target_path, options, sanitizer)
         except ijson.JSONError as exc:
-            raise json_error(path, exc) from exc
+            raise json_error(path, exc) from None
     if skipped:
         report.warnings.append(f"{skipped} passed or exempted misconfiguration check(s) skipped")
     report.warnings.extend(sanitizer.warnings())

@@ -87,7 +87,7 @@ def _json_findings(path: Path, report: Report) -> Iterator[tuple[int, Finding]]:
                 for finding in _alert(alert, sanitizer):
                     yield 0, finding
         except ijson.JSONError as exc:
-            raise json_error(path, exc) from exc
+            raise json_error(path, exc) from None
     report.warnings.extend(sanitizer.warnings())
 
 
