@@ -457,6 +457,11 @@ def verify_pack(path: Path, trusted_keys: list[NoteVerifier]) -> PackResult:
             pass
         except zipfile.BadZipFile as exc:
             result.fail("(zip)", f"the archive is damaged: {exc}")
+        except (RuntimeError, NotImplementedError, OSError, EOFError) as exc:
+            # Encrypted members, unknown compression methods, truncated streams.
+            result.fail("(zip)", f"a member cannot be read: {type(exc).__name__}: {exc}")
+        except (RecursionError, ValueError) as exc:
+            result.fail("(zip)", f"a member is not the JSON it should be: {type(exc).__name__}")
     return result
 
 

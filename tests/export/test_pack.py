@@ -375,3 +375,24 @@ def test_ten_thousand_findings(
     assert elapsed < 60, elapsed
     result = verify_pack(out, [primary_key.verifier])
     assert result.ok and result.entries == 10_001
+
+
+def test_unreadable_members_fail_cleanly(written: tuple[Path, Built], tmp_path: Path) -> None:
+    path, built = written
+    contents = members(path)
+    deep = rezip(
+        path, {**contents, "manifest.json": b"[" * 200_000 + b"]" * 200_000}, tmp_path / "d.zip"
+    )
+    encrypted = tmp_path / "e.zip"
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at != -1:  # set the "encrypted" flag of manifest.json's central directory entry
+        length = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + length] == b"manifest.json":
+            data[at + 8] |= 1
+            break
+        at = data.find(b"PK\x01\x02", at + 4)
+    encrypted.write_bytes(bytes(data))
+    for bad in (deep, encrypted):
+        found = problems(bad, built.key)
+        assert found and found[0][0] in ("(zip)", "manifest.json"), found
