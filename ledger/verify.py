@@ -100,6 +100,7 @@ class Result:
     start: int = 0
     frontier: merkle.Frontier | None = None
     last_leaf: bytes = b""
+    key_history: list[tuple[int, str, str]] = field(default_factory=list)
     erased: list[int] = field(default_factory=list)
     kept_checked: int = 0
     derived_checked: bool = False
@@ -181,7 +182,8 @@ class ResumePoint:
     note: str
     frontier: merkle.Frontier
     last_leaf: bytes
-    projection: Projection | None = None
+    key_history: list[tuple[int, str, str]] = field(default_factory=list)
+    """(seq, kind, SHA-256 of the body) of each key rotation and revocation before."""
 
 
 class Verifier:
@@ -347,6 +349,38 @@ class _Run:
         except TrailsealError as exc:
             self.fail(Status.TAMPERED, None, "resume", f"the saved checkpoint is unreadable: {exc}")
             return None
+        # Key history before the resume point: it decides who signs from here.
+        # It must be exactly what the verification being resumed saw, and
+        # every rotation in it must still be valid.
+        history = []
+        for entry in self.store.entries_of_kinds(self.conn, (ROTATION_KIND, REVOCATION_KIND)):
+            if entry.seq >= body.size:
+                continue
+            # A column of the wrong type still yields bytes that differ from before.
+            body_column: Any = entry.body
+            if isinstance(body_column, str):
+                body_column = body_column.encode("utf-8", "surrogatepass")
+            raw = bytes(body_column) if body_column is not None else b""
+            history.append((entry.seq, entry.kind, hashlib.sha256(raw).hexdigest()))
+            problem = None
+            if entry.kind == ROTATION_KIND:
+                try:
+                    problem = self.policy.observe_rotation(entry.seq, orjson.loads(raw))
+                except orjson.JSONDecodeError:
+                    problem = "the rotation body is not JSON"
+            if problem is not None:
+                self.fail(Status.TAMPERED, entry.seq, "resume", f"entry {entry.seq}: {problem}")
+                return None
+        if history != resume.key_history:
+            self.fail(
+                Status.TAMPERED,
+                None,
+                "resume",
+                "the key rotations and revocations before the resume point are not those the "
+                "last verification saw; verify in full",
+            )
+            return None
+        self.result.key_history = list(history)
         verdict, label = self.policy.check(note, body.size)
         if verdict is not True or body.origin != self.ledger.origin:
             self.fail(
@@ -370,10 +404,6 @@ class _Run:
                     f"rewritten since the last verification",
                 )
                 return None
-        # Key rotations before the resume point still decide who signs later.
-        for entry in self.store.entries_of_kinds(self.conn, (ROTATION_KIND,)):
-            if entry.seq < body.size and entry.body is not None:
-                self.policy.observe_rotation(entry.seq, orjson.loads(entry.body))
         return body.size, resume.frontier.copy(), resume.last_leaf.hex()
 
     def _checkpoint(
@@ -494,6 +524,9 @@ class _Run:
         if not isinstance(body, dict):
             return True if body is None else bad("body", "the body is not a JSON object")
         # Key history and lifecycle replay (checks 1 and 8).
+        if row.kind in (ROTATION_KIND, REVOCATION_KIND) and row.body is not None:
+            digest = hashlib.sha256(bytes(row.body)).hexdigest()
+            self.result.key_history.append((seq, row.kind, digest))
         if row.kind == ROTATION_KIND:
             problem = self.policy.observe_rotation(seq, body)
             if problem is not None:

@@ -31,6 +31,7 @@ def save(path: Path, result: Result) -> None:
         "frontier": [h.hex() for h in result.frontier.hashes],
         "size": result.frontier.size,
         "last_leaf": result.last_leaf.hex(),
+        "key_history": [list(item) for item in result.key_history],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
@@ -55,6 +56,10 @@ def load(path: Path) -> ResumePoint | None:
             note=str(document["checkpoint"]),
             frontier=frontier,
             last_leaf=bytes.fromhex(document["last_leaf"]),
+            key_history=[
+                (int(seq), str(kind), str(digest))
+                for seq, kind, digest in document.get("key_history", [])
+            ],
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: malformed verification state: {exc}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import rfc8785
@@ -97,3 +98,43 @@ def test_reopen_existing(db_url: str, ledger: Ledger, primary_key: NoteSigner) -
     assert again.origin == ledger.origin
     assert again.head().size == 1
     again.store.engine.dispose()
+
+
+def test_incremental_verification_follows_and_guards_rotations(
+    sqlite_ledger: Ledger, primary_key: NoteSigner, tmp_path: Path
+) -> None:
+    from ledger import verify_state
+
+    new_key = NoteSigner.generate(primary_key.name)
+    with sqlite_ledger.batch(primary_key) as batch:
+        batch.append("note", {"before": "rotation"})
+    sqlite_ledger.rotate_key(primary_key, new_key)
+    verifier = Verifier(primary_key.verifier)
+    state = tmp_path / "state.json"
+    verify_state.save(state, verifier.verify(sqlite_ledger))
+    for i in range(2):  # twice: the second resumes from a checkpoint only the new key signed
+        with sqlite_ledger.batch(new_key) as batch:
+            batch.append("note", {"after": i})
+        result = verifier.verify(sqlite_ledger, resume=verify_state.load(state))
+        assert result.ok and result.start > 0, result.problems
+        verify_state.save(state, result)
+
+    with sqlite_ledger.store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM entries WHERE kind = 'key-rotation'")
+    result = verifier.verify(sqlite_ledger, resume=verify_state.load(state))
+    assert result.status is Status.TAMPERED, result.problems
+
+
+def test_appending_refuses_a_head_the_signer_did_not_seal(
+    sqlite_ledger: Ledger, primary_key: NoteSigner, stranger_key: NoteSigner
+) -> None:
+    from ledger.errors import SigningKeyError, StorageError
+
+    with sqlite_ledger.batch(primary_key) as batch:
+        batch.append("note", {"n": 1})
+    with pytest.raises(SigningKeyError), sqlite_ledger.batch(stranger_key) as batch:
+        batch.append("note", {"n": 2})
+    with sqlite_ledger.store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE checkpoints SET frontier = zeroblob(32) WHERE size = 1")
+    with pytest.raises(StorageError), sqlite_ledger.batch(primary_key) as batch:
+        batch.append("note", {"n": 3})
