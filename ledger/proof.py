@@ -208,21 +208,41 @@ def check_proof(text: str, keys: list[NoteVerifier]) -> ProofCheck:
     if not isinstance(document, dict):
         raise VerificationError("the proof is not a JSON object")
     try:
-        keys = follow_rotations(keys, document.get("key_rotations", []))
+        chain, current = key_chain(keys, document.get("key_rotations", []))
         if document.get("format") == INCLUSION_FORMAT:
-            return _check_inclusion_json(document, keys)
+            return _check_inclusion_json(document, current)
         if document.get("format") == CONSISTENCY_FORMAT:
-            return _check_consistency_json(document, keys)
+            return _check_consistency_json(document, chain, current)
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise VerificationError(f"the proof lacks or garbles a field: {exc}") from None
     raise VerificationError(f"unknown proof format {document.get('format')!r}")
 
 
 def follow_rotations(keys: list[NoteVerifier], rotations: Any) -> list[NoteVerifier]:
-    """Extend trusted keys by rotation statements signed by a trusted key and its successor."""
+    """Extend trusted keys by rotation statements signed by a trusted key and its successor.
+
+    The result lists the pinned keys, then each successor in rotation order.
+    """
+    return key_chain(keys, rotations)[0]
+
+
+def key_chain(
+    keys: list[NoteVerifier], rotations: Any
+) -> tuple[list[NoteVerifier], list[NoteVerifier]]:
+    """(every key in the chain, the keys that may sign the newest checkpoint).
+
+    A proof or pack carries the rotations that happened before its newest
+    checkpoint, so that checkpoint must be signed by the last successor: a
+    key rotated away cannot sign it, however valid its signature. Older
+    checkpoints may carry any key of the chain. Rotations a proof leaves out
+    cannot be known offline; pin the newest key as well to rule that out.
+    Rotations that do not follow from a trusted key (say, from before the
+    key pinned) are ignored.
+    """
     trusted = list(keys)
     if not isinstance(rotations, list):
         raise VerificationError("key_rotations is not a list")
+    newest: NoteVerifier | None = None
     for body in rotations:
         if not isinstance(body, dict):
             raise VerificationError("a key rotation is not an object")
@@ -230,8 +250,9 @@ def follow_rotations(keys: list[NoteVerifier], rotations: Any) -> list[NoteVerif
             policy = TrustPolicy(key, str(body.get("origin")))
             if policy.observe_rotation(0, body) is None:
                 trusted.append(policy.active)
+                newest = policy.active
                 break
-    return trusted
+    return trusted, [newest] if newest is not None else list(keys)
 
 
 def _check_leaf(envelope: bytes, index: int) -> bytes:
@@ -294,9 +315,11 @@ def _check_tlog_proof(text: str, keys: list[NoteVerifier]) -> ProofCheck:
     return ProofCheck("inclusion", checkpoint.origin, checkpoint.size, index)
 
 
-def _check_consistency_json(document: dict[str, Any], keys: list[NoteVerifier]) -> ProofCheck:
-    old = _signed_body(document["old_checkpoint"], keys, "the older checkpoint")
-    new = _signed_body(document["new_checkpoint"], keys, "the newer checkpoint")
+def _check_consistency_json(
+    document: dict[str, Any], chain: list[NoteVerifier], current: list[NoteVerifier]
+) -> ProofCheck:
+    old = _signed_body(document["old_checkpoint"], chain, "the older checkpoint")
+    new = _signed_body(document["new_checkpoint"], current, "the newer checkpoint")
     if old.origin != new.origin:
         raise VerificationError("the two checkpoints are of different ledgers")
     path = [_unb64(h, "a path hash") for h in document["path"]]

@@ -364,11 +364,14 @@ def _erasures(ledger: Ledger) -> dict[int, Any]:
     return kept
 
 
-def key_rotations(ledger: Ledger) -> tuple[dict[str, Any], ...]:
-    """Every key-rotation statement in the ledger, in order (for verifiers pinned earlier)."""
+def key_rotations(ledger: Ledger, before: int) -> tuple[dict[str, Any], ...]:
+    """The key-rotation statements before tree size ``before``, in order (for
+    verifiers pinned earlier: the last successor signs the checkpoint there)."""
     with ledger.store.reading() as conn:
         rows = ledger.store.entries_of_kinds(conn, (ROTATION_KIND,))
-    return tuple(orjson.loads(row.body) for row in rows if row.body is not None)
+    return tuple(
+        orjson.loads(row.body) for row in rows if row.body is not None and row.seq < before
+    )
 
 
 def signing_key(note: str, keys: Iterable[NoteVerifier], what: str) -> NoteVerifier:
@@ -422,7 +425,7 @@ def derive(
                 f"{period.start} to {period.end} begins or ends; verify the ledger"
             )
     assert start_row is not None and end_row is not None
-    rotations = key_rotations(ledger)
+    rotations = key_rotations(ledger, end_size)
     keys = follow_rotations([trusted], list(rotations))
     signer_key = signing_key(end_row.note, keys, f"the checkpoint at size {end_size}")
     signing_key(start_row.note, keys, f"the checkpoint at size {start_size}")

@@ -43,7 +43,7 @@ from ledger.export import oscal, pdf
 from ledger.export.derive import Derivation
 from ledger.ledger import GENESIS_PREV, Ledger
 from ledger.note import CheckpointBody, NoteSigner, NoteVerifier, parse_note, sign_note
-from ledger.proof import Prover, check_proof, follow_rotations
+from ledger.proof import Prover, check_proof, key_chain
 
 log = logging.getLogger(__name__)
 
@@ -511,7 +511,7 @@ def _verify(archive: zipfile.ZipFile, trusted: list[NoteVerifier], result: PackR
         origin = str(manifest["origin"])
         listed = {m["name"]: m for m in manifest["members"]}
         start, stop = int(manifest["start_size"]), int(manifest["end_size"])
-        keys = follow_rotations(trusted, manifest.get("key_rotations", []))
+        keys, current = key_chain(trusted, manifest.get("key_rotations", []))
         result.period = (str(manifest["period"]["from"]), str(manifest["period"]["to"]))
     except (ValueError, KeyError, TypeError) as exc:
         result.fail(MANIFEST, f"not a pack manifest: {exc}")
@@ -529,7 +529,7 @@ def _verify(archive: zipfile.ZipFile, trusted: list[NoteVerifier], result: PackR
     if note.text != manifest_statement(origin, manifest_bytes):
         result.fail(MANIFEST, "differs from what manifest.sig signs: it was altered")
         raise _Stop
-    verdicts = {key: note.verified_by(key) for key in keys}
+    verdicts = {key: note.verified_by(key) for key in current}
     if False in verdicts.values():
         result.fail(SIGNATURE, "carries an invalid signature by a trusted key")
         raise _Stop
@@ -557,7 +557,7 @@ def _verify(archive: zipfile.ZipFile, trusted: list[NoteVerifier], result: PackR
     for name, size in ((CHECKPOINT_START, start), (CHECKPOINT_END, stop)):
         notes[name] = _text(_read(archive, name, MAX_SMALL_BYTES, result), name, result)
         try:
-            body = _signed_checkpoint(notes[name], keys)
+            body = _signed_checkpoint(notes[name], current if name == CHECKPOINT_END else keys)
         except VerificationError as exc:
             result.fail(name, str(exc))
             raise _Stop from None
