@@ -138,3 +138,25 @@ def test_appending_refuses_a_head_the_signer_did_not_seal(
         conn.exec_driver_sql("UPDATE checkpoints SET frontier = zeroblob(32) WHERE size = 1")
     with pytest.raises(StorageError), sqlite_ledger.batch(primary_key) as batch:
         batch.append("note", {"n": 3})
+
+
+def test_a_retired_key_cannot_sign_a_proof_checkpoint(
+    sqlite_ledger: Ledger, primary_key: NoteSigner
+) -> None:
+    from ledger.errors import VerificationError
+    from ledger.note import CheckpointBody, sign_note
+    from ledger.proof import Prover, check_proof
+
+    new_key = NoteSigner.generate(primary_key.name)
+    with sqlite_ledger.batch(primary_key) as batch:
+        batch.append("note", {"n": 1})
+    sqlite_ledger.rotate_key(primary_key, new_key)
+    with sqlite_ledger.batch(new_key) as batch:
+        batch.append("note", {"n": 2})
+    proof = Prover(sqlite_ledger).inclusion(2).to_json()
+    assert check_proof(json.dumps(proof), [primary_key.verifier]).index == 2
+
+    forged_tree = CheckpointBody(sqlite_ledger.origin, 3, bytes(32)).text()
+    forged = {**proof, "checkpoint": sign_note(forged_tree, [primary_key])}
+    with pytest.raises(VerificationError, match="not signed by any trusted key"):
+        check_proof(json.dumps(forged), [primary_key.verifier])
