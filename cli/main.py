@@ -51,7 +51,7 @@ def main(
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="More log output; -vv for debug.")
     ] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log errors only.")] = False,
 ) -> None:
     """Configure logging for the whole package from -v/-q or TRAILSEAL_LOG."""
     level_name = os.environ.get("TRAILSEAL_LOG", "").upper()
