@@ -54,3 +54,33 @@ def test_nested_secret_values_and_fingerprints_are_digests(
         assert secret not in dump
         assert secret.encode().hex() not in dump.lower()
     assert b"hmac-sha256:".hex() in dump.lower()
+
+
+def test_a_rule_index_pointing_away_from_a_secret_rule_still_redacts(
+    tmp_path: Path, primary_key: NoteSigner
+) -> None:
+    rules = [{"id": "style"}, {"id": "aws-key", "properties": {"tags": ["secret"]}}]
+    result = {
+        "ruleId": "aws-key",
+        "ruleIndex": 0,
+        "message": {"text": f"key {SECRETS[0]}"},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": "a.env"},
+                    "region": {"startLine": 1, "snippet": {"text": f"KEY={SECRETS[0]}"}},
+                }
+            }
+        ],
+    }
+    log = {
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "scan", "rules": rules}}, "results": [result]}],
+    }
+    sarif = tmp_path / "mixed.sarif"
+    sarif.write_text(json.dumps(log))
+    db = tmp_path / "ledger.db"
+    ledger = Ledger.create(f"sqlite:///{db}", "test.trailseal.invalid/ledger", primary_key)
+    ingest_file(ledger, primary_key, sarif, ci=CIContext(), redaction_key=b"k" * 32)
+    dump = "\n".join(sqlite3.connect(db).iterdump()).lower()
+    assert SECRETS[0].encode().hex().lower() not in dump

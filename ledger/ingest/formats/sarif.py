@@ -679,6 +679,20 @@ def _absolute(uri: str) -> bool:
     return uri.startswith(("file:", "/")) or (len(uri) > 2 and uri[1] == ":")
 
 
+def _id_names_secret_rule(result: dict[str, Any], run: _Run) -> bool:
+    """Whether the result's ruleId names a secret rule in any component.
+
+    A report whose ruleIndex points elsewhere than its ruleId is malformed or
+    hostile; when either names a secret rule, the values are treated as secret.
+    """
+    rule_id = _obj(result.get("rule")).get("id") or result.get("ruleId")
+    if not isinstance(rule_id, str):
+        return False
+    return any(
+        (found := table.get(rule_id)) is not None and found.secret for table in run.by_id
+    )
+
+
 def _redact_strings(value: Any, options: ReadOptions) -> Any:
     """Every string inside ``value`` (at any depth) replaced by its keyed digest."""
     if isinstance(value, str):
@@ -754,7 +768,11 @@ def _finding(
 
     properties_raw = _obj(result.get("properties"))
     result_tags = [t for t in _as_list(properties_raw.get("tags")) if isinstance(t, str)]
-    secret = (rule.secret if rule else run.secret_tool) or is_secret_rule(result_tags, ())
+    secret = (
+        (rule.secret if rule else run.secret_tool)
+        or is_secret_rule(result_tags, ())
+        or _id_names_secret_rule(result, run)
+    )
     severity, level = _severity(result, rule, tally)
 
     message = _message(result.get("message"), rule)
