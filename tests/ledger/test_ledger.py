@@ -160,3 +160,31 @@ def test_a_retired_key_cannot_sign_a_proof_checkpoint(
     forged = {**proof, "checkpoint": sign_note(forged_tree, [primary_key])}
     with pytest.raises(VerificationError, match="not signed by any trusted key"):
         check_proof(json.dumps(forged), [primary_key.verifier])
+
+
+def test_incremental_run_checks_older_witnessed_checkpoints(
+    sqlite_ledger: Ledger, primary_key: NoteSigner, tmp_path: Path
+) -> None:
+    from ledger import verify_state
+    from ledger.note import CheckpointBody, sign_note
+    from ledger.verify import read_kept
+
+    notes = []
+    for i in range(3):
+        with sqlite_ledger.batch(primary_key) as batch:
+            batch.append("note", {"i": i})
+        notes.append(sqlite_ledger.head().note)
+    verifier = Verifier(primary_key.verifier)
+    state = tmp_path / "state.json"
+    verify_state.save(state, verifier.verify(sqlite_ledger))
+    with sqlite_ledger.batch(primary_key) as batch:
+        batch.append("note", {"i": 3})
+
+    kept = [read_kept(f"w{i}", note, sqlite_ledger.origin) for i, note in enumerate(notes)]
+    result = verifier.verify(sqlite_ledger, kept=kept, resume=verify_state.load(state))
+    assert result.ok and result.kept_checked == 3, result.problems
+
+    forged = sign_note(CheckpointBody(sqlite_ledger.origin, 2, bytes(32)).text(), [primary_key])
+    bad = [read_kept("forged", forged, sqlite_ledger.origin)]
+    result = verifier.verify(sqlite_ledger, kept=bad, resume=verify_state.load(state))
+    assert result.status is Status.FORKED, result.problems
