@@ -688,9 +688,7 @@ def _id_names_secret_rule(result: dict[str, Any], run: _Run) -> bool:
     rule_id = _obj(result.get("rule")).get("id") or result.get("ruleId")
     if not isinstance(rule_id, str):
         return False
-    return any(
-        (found := table.get(rule_id)) is not None and found.secret for table in run.by_id
-    )
+    return any((found := table.get(rule_id)) is not None and found.secret for table in run.by_id)
 
 
 def _redact_strings(value: Any, options: ReadOptions) -> Any:
