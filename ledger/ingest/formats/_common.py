@@ -354,6 +354,16 @@ class Sanitizer:
     def __init__(self) -> None:
         self.cut: Counter[str] = Counter()
 
+    def path(self, value: Any, repo_root: str | None) -> str | None:
+        """A location path from an artifact: normalised (repository-relative,
+        forward slashes) and capped; None when absent or not a string."""
+        # identity imports this module, so its path rules are imported here.
+        from ledger.ingest.identity import normalise_path
+
+        if not isinstance(value, str) or not value:
+            return None
+        return self.text(normalise_path(value, repo_root=repo_root), Limits.PATH, "location.path")
+
     def text(self, value: Any, limit: int, field: str) -> str | None:
         """A string capped at ``limit`` characters; None for null or empty."""
         if value is None:

@@ -28,7 +28,6 @@ from ledger.ingest.formats._common import (
     prescan,
     stream_objects,
 )
-from ledger.ingest.identity import normalise_path
 from schemas.finding import Finding, Severity
 
 SEVERITIES: dict[str, Severity] = {"HIGH": "high", "MEDIUM": "medium", "LOW": "low"}
@@ -101,13 +100,7 @@ def _finding(result: dict[str, Any], options: ReadOptions, sanitizer: Sanitizer)
     lines = [n for n in result.get("line_range") or [] if type(n) is int]
     column = result.get("col_offset")
     location = make_location(
-        sanitizer.text(
-            normalise_path(filename, repo_root=options.repo_root)
-            if isinstance(filename, str)
-            else None,
-            Limits.PATH,
-            "location.path",
-        ),
+        sanitizer.path(filename, options.repo_root),
         start_line=result.get("line_number"),
         end_line=max(lines) if lines else None,
         start_column=column + 1 if type(column) is int and column >= 0 else None,

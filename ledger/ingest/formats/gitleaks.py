@@ -32,7 +32,6 @@ from ledger.ingest.formats._common import (
     open_json,
     prescan,
 )
-from ledger.ingest.identity import normalise_path
 from schemas.finding import Finding
 
 
@@ -89,14 +88,6 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _path(value: Any, options: ReadOptions, sanitizer: Sanitizer) -> str | None:
-    if not isinstance(value, str) or not value:
-        return None
-    return sanitizer.text(
-        normalise_path(value, repo_root=options.repo_root), Limits.PATH, "location.path"
-    )
-
-
 def _v8(leak: dict[str, Any], options: ReadOptions, sanitizer: Sanitizer) -> Finding:
     rule_id = sanitizer.text(leak.get("RuleID"), Limits.IDENTIFIER, "rule_id") or "unidentified"
     secret, match = _str(leak.get("Secret")), _str(leak.get("Match"))
@@ -124,7 +115,7 @@ def _v8(leak: dict[str, Any], options: ReadOptions, sanitizer: Sanitizer) -> Fin
         title=sanitizer.text(description, Limits.TITLE, "title") or rule_id,
         message=sanitizer.text(description, Limits.TEXT, "message"),
         location=make_location(
-            _path(leak.get("File"), options, sanitizer),
+            sanitizer.path(leak.get("File"), options.repo_root),
             start_line=leak.get("StartLine"),
             end_line=leak.get("EndLine"),
             start_column=leak.get("StartColumn"),
@@ -160,7 +151,7 @@ def _v7(leak: dict[str, Any], options: ReadOptions, sanitizer: Sanitizer) -> Fin
         severity="high",
         title=rule,
         location=make_location(
-            _path(leak.get("file"), options, sanitizer),
+            sanitizer.path(leak.get("file"), options.repo_root),
             start_line=leak.get("lineNumber"),
             snippet=options.redact(offender) if offender else None,
         ),

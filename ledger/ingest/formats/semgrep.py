@@ -28,7 +28,6 @@ from ledger.ingest.formats._common import (
     stream_objects,
     untrusted,
 )
-from ledger.ingest.identity import normalise_path
 from schemas.finding import Finding, Severity, Suppression
 
 SEVERITIES: dict[str, Severity] = {
@@ -125,13 +124,7 @@ def _finding(result: dict[str, Any], options: ReadOptions, sanitizer: Sanitizer)
     start, end = _obj(result.get("start")), _obj(result.get("end"))
     raw_path = result.get("path")
     location = make_location(
-        sanitizer.text(
-            normalise_path(raw_path, repo_root=options.repo_root)
-            if isinstance(raw_path, str)
-            else None,
-            Limits.PATH,
-            "location.path",
-        ),
+        sanitizer.path(raw_path, options.repo_root),
         start_line=start.get("line"),
         end_line=end.get("line"),
         start_column=start.get("col"),

@@ -32,7 +32,6 @@ from ledger.ingest.formats._common import (
     prescan,
     untrusted,
 )
-from ledger.ingest.identity import normalise_path
 from schemas.finding import Finding, Severity
 
 SEVERITIES: dict[str, Severity] = {
@@ -96,13 +95,7 @@ def _findings(path: Path, options: ReadOptions, report: Report) -> Iterator[tupl
                 if not isinstance(result, dict):
                     raise fail(path, f"$.Results[{index}]", "a result must be a JSON object.")
                 target = result.get("Target")
-                target_path = sanitizer.text(
-                    normalise_path(target, repo_root=options.repo_root)
-                    if isinstance(target, str)
-                    else None,
-                    Limits.PATH,
-                    "location.path",
-                )
+                target_path = sanitizer.path(target, options.repo_root)
                 for vuln in _dicts(result.get("Vulnerabilities")):
                     yield 0, _vulnerability(vuln, target_path, result, sanitizer)
                 for check in _dicts(result.get("Misconfigurations")):
