@@ -188,16 +188,20 @@ def verify_pack_command(
     )
 
 
+IdentityArgument = Annotated[str, typer.Argument(help="The finding's identity (8+ hex digits).")]
+FindingRepoOption = Annotated[
+    str | None, typer.Option("--repo", help="The finding's repository, if ambiguous.")
+]
+
+
 def accept(
-    identity: Annotated[str, typer.Argument(help="The finding's identity (8+ hex digits).")],
+    identity: IdentityArgument,
     approver: Annotated[str, typer.Option("--approver", help="Who approved the risk.")],
     justification: Annotated[str, typer.Option("--justification", help="Why it is accepted.")],
     expires: Annotated[
         str | None, typer.Option("--expires", help="When the acceptance ends, YYYY-MM-DD.")
     ] = None,
-    repo: Annotated[
-        str | None, typer.Option("--repo", help="The finding's repository, if ambiguous.")
-    ] = None,
+    repo: FindingRepoOption = None,
     db: DbOption = None,
 ) -> None:
     """Record an approved risk acceptance for an open finding (CC3.2)."""
@@ -213,7 +217,7 @@ def accept(
 
 
 def triage(
-    identity: Annotated[str, typer.Argument(help="The finding's identity (8+ hex digits).")],
+    identity: IdentityArgument,
     decision: Annotated[
         str,
         typer.Option("--decision", help="confirmed, false-positive, mitigated or investigating."),
@@ -222,9 +226,7 @@ def triage(
     analyst: Annotated[
         str | None, typer.Option("--analyst", help="Who triaged it (default: $USER).")
     ] = None,
-    repo: Annotated[
-        str | None, typer.Option("--repo", help="The finding's repository, if ambiguous.")
-    ] = None,
+    repo: FindingRepoOption = None,
     db: DbOption = None,
 ) -> None:
     """Record a triage decision on a finding (CC7.3)."""
