@@ -301,7 +301,7 @@ class _Run:
 
         # The main pass reads every row from 0 up, so a number out of sequence
         # shows there as a gap; a row added below 0 it would never reach.
-        if not self.result.problems and self.store.seq_bounds(self.conn)[0] < 0:
+        if not self.result.problems and self.store.min_seq(self.conn) < 0:
             self.fail(Status.TAMPERED, 0, "sequence", "a row has a negative sequence number")
         # (7) coverage: truncation and unsealed tails.
         self._coverage(notes, expected)

@@ -190,13 +190,10 @@ class Store:
 
     # -- entries and checkpoints --------------------------------------------
 
-    def seq_bounds(self, conn: Connection) -> tuple[int, int, int]:
-        """(smallest, largest, count) of the stored sequence numbers; (0, -1, 0) if none."""
-        c = t.entries.c.seq
-        low, high, count = conn.execute(
-            sa.select(sa.func.min(c), sa.func.max(c), sa.func.count(c))
-        ).one()
-        return (int(low), int(high), int(count)) if count else (0, -1, 0)
+    def min_seq(self, conn: Connection) -> int:
+        """The smallest stored sequence number (0 for an empty ledger)."""
+        value = conn.execute(sa.select(sa.func.min(t.entries.c.seq))).scalar()
+        return int(value) if value is not None else 0
 
     def entry_count(self, conn: Connection) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(t.entries)).scalar_one())

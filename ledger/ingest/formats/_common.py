@@ -320,6 +320,15 @@ def json_error(path: Path, exc: Exception) -> InputError:
     return fail(path, place or None, f"malformed JSON ({detail}).")
 
 
+def stream_results(
+    path: Path, report: Report, build: Callable[[dict[str, Any], Sanitizer], Finding | None]
+) -> Iterator[tuple[int, Finding]]:
+    """Stream a report's top-level ``results`` array (Bandit, Semgrep) as findings."""
+    return stream_objects(
+        path, "results.item", lambda index: f"$.results[{index}]", "a result", report, build
+    )
+
+
 def stream_objects(
     path: Path,
     prefix: str,

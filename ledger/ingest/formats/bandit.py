@@ -26,7 +26,7 @@ from ledger.ingest.formats._common import (
     make_location,
     open_json,
     prescan,
-    stream_objects,
+    stream_results,
 )
 from schemas.finding import Finding, Severity
 
@@ -75,13 +75,8 @@ def _snippet(result: dict[str, Any]) -> str | None:
 
 
 def _findings(path: Path, options: ReadOptions, report: Report) -> Iterator[tuple[int, Finding]]:
-    return stream_objects(
-        path,
-        "results.item",
-        lambda index: f"$.results[{index}]",
-        "a result",
-        report,
-        lambda result, sanitizer: _finding(result, options, sanitizer),
+    return stream_results(
+        path, report, lambda result, sanitizer: _finding(result, options, sanitizer)
     )
 
 

@@ -25,7 +25,7 @@ from ledger.ingest.formats._common import (
     make_location,
     open_json,
     prescan,
-    stream_objects,
+    stream_results,
     untrusted,
 )
 from schemas.finding import Finding, Severity, Suppression
@@ -90,13 +90,8 @@ class SemgrepReader:
 
 
 def _findings(path: Path, options: ReadOptions, report: Report) -> Iterator[tuple[int, Finding]]:
-    return stream_objects(
-        path,
-        "results.item",
-        lambda index: f"$.results[{index}]",
-        "a result",
-        report,
-        lambda result, sanitizer: _finding(result, options, sanitizer),
+    return stream_results(
+        path, report, lambda result, sanitizer: _finding(result, options, sanitizer)
     )
 
 
