@@ -131,7 +131,7 @@ class Batch:
         self._prev = self._check_head(checkpoint, last, signer)
         self._rows: list[EntryRow] = []
         self._cache = _ScopeCache(store, conn)
-        self._written: dict[tuple[str, str], None] = {}
+        self._written: set[tuple[str, str]] = set()
         self.projection = Projection(self._load)
         self.rebuild_derived = False
         # One time for the whole batch: its entries become visible together.
@@ -215,7 +215,7 @@ class Batch:
         artifacts, new, changed = self.projection.take_changes()
         self.ledger.store.save_derived(self.conn, artifacts, new, changed)
         for row in (*new, *changed):
-            self._written[(row["scope"], row["identity"])] = None
+            self._written.add((row["scope"], row["identity"]))
 
     def _load(self, scope: str, identity: str) -> dict[str, Any] | None:
         """A finding row as the projection needs it: from the scope's stored rows,
