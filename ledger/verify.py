@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -564,24 +564,29 @@ class _Run:
             )
 
     def _derived(self) -> None:
+        """Compare every derived table with its replay.
+
+        The replayed rows become tuples as they are taken from the projection,
+        and the stored rows are streamed past them, so a large ledger's state
+        is held about once, not three times.
+        """
         assert self.projection is not None
-        stored = self.store.derived_rows(self.conn)
-        columns = self.store.derived_columns()
-        expected = {
-            "artifacts": self.projection.artifacts,
-            "findings": list(self.projection.findings.values()),
+        replayed: dict[str, Iterator[dict[str, Any]]] = {
+            "artifacts": _drain_list(self.projection.artifacts),
+            "findings": _drain_dict(self.projection.findings),
         }
-        for table, rows in expected.items():
-            names, keys = columns[table]
-            values, key_of = operator.itemgetter(*names), operator.itemgetter(*keys)
-            try:
-                want = {key_of(row): values(row) for row in rows}
-            except KeyError:
-                # A row replayed from an erased entry may lack a column.
-                want = {key_of(row): tuple(row.get(n) for n in names) for row in rows}
-            have = stored.get(table, {})
-            if want != have:
-                self.result.problems.append(_difference(table, names, want, have))
+        for table, (names, keys) in self.store.derived_columns().items():
+            key_columns = [names.index(k) for k in keys]
+            key_of = operator.itemgetter(*key_columns)
+            want = {key_of(row): row for row in _as_tuples(replayed[table], names)}
+            mismatches: list[tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]] = []
+            for row in self.store.iter_derived(self.conn, table):
+                expected = want.pop(key_of(row), None)
+                if expected != row:
+                    mismatches.append((expected, row))
+            mismatches.extend((expected, None) for expected in want.values())
+            if mismatches:
+                self.result.problems.append(_difference(table, names, key_columns, mismatches))
         self.result.derived_checked = True
 
     def _kept(self, kept: KeptCheckpoint, roots: dict[int, bytes], count: int) -> None:
@@ -664,19 +669,42 @@ class _FastPath:
 _SPECIAL_KINDS = frozenset((ROTATION_KIND, REVOCATION_KIND, ERASURE_KIND))
 
 
+def _as_tuples(rows: Iterable[dict[str, Any]], names: list[str]) -> Iterator[tuple[Any, ...]]:
+    """Replayed rows as tuples in column order."""
+    values = operator.itemgetter(*names)
+    for row in rows:
+        try:
+            yield values(row)
+        except KeyError:
+            # A row replayed from an erased entry may lack a column.
+            yield tuple(row.get(n) for n in names)
+
+
+def _drain_list(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Yield and forget the rows of a list, so each can be freed once converted."""
+    rows.reverse()
+    while rows:
+        yield rows.pop()
+
+
+def _drain_dict(rows: dict[Any, dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    while rows:
+        yield rows.popitem()[1]
+
+
 def _difference(
     table: str,
     names: list[str],
-    want: dict[tuple[Any, ...], tuple[Any, ...]],
-    have: dict[tuple[Any, ...], tuple[Any, ...]],
+    key_columns: list[int],
+    mismatches: list[tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]],
 ) -> Problem:
-    """Describe the earliest row where a derived table differs from the replay."""
+    """Describe the earliest row where a derived table differs from the replay.
+
+    Each mismatch is (replayed row, stored row); either may be absent.
+    """
     seq_column = names.index("last_seq") if "last_seq" in names else names.index("seq")
-    mismatches = []
-    for key in set(want) | set(have):
-        expected, stored = want.get(key), have.get(key)
-        if expected == stored:
-            continue
+    described = []
+    for expected, stored in mismatches:
         row = expected or stored or ()
         seq = row[seq_column] if isinstance(row[seq_column], int) else -1
         if expected is None:
@@ -686,8 +714,8 @@ def _difference(
         else:
             column = next(n for n, a, b in zip(names, expected, stored, strict=True) if a != b)
             what = f"differs from what the entries say (column {column})"
-        mismatches.append((seq, tuple(str(k) for k in key), what))
-    seq, key, what = min(mismatches)
+        described.append((seq, tuple(str(row[i]) for i in key_columns), what))
+    seq, key, what = min(described)
     return Problem(
         Status.TAMPERED,
         seq if seq >= 0 else None,

@@ -12,7 +12,6 @@ anyway).
 from __future__ import annotations
 
 import logging
-import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -412,24 +411,21 @@ class Store:
             conn.execute(table.delete())
         self.save_derived(conn, artifact_rows, finding_rows, [])
 
-    def derived_rows(self, conn: Connection) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
-        """Every derived table as {primary key: row values in column order}.
+    def iter_derived(self, conn: Connection, name: str) -> Iterator[tuple[Any, ...]]:
+        """Every row of the derived table ``name``, values in column order, in chunks.
 
-        Read through the driver's cursor: verification compares every row.
+        Read through the driver's cursor: verification compares every row,
+        and streams them so that the table is never held in memory twice.
         """
-        result: dict[str, dict[tuple[Any, ...], tuple[Any, ...]]] = {}
-        for table in t.DERIVED_TABLES:
-            names = [c.name for c in table.c]
-            keys = [names.index(c.name) for c in table.primary_key.columns]
-            cursor = conn.connection.cursor()
-            try:
-                cursor.execute(f"SELECT {', '.join(names)} FROM {table.name}")  # noqa: S608
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
-            key_of = operator.itemgetter(*keys)
-            result[table.name] = {key_of(row): tuple(row) for row in rows}
-        return result
+        table = next(table for table in t.DERIVED_TABLES if table.name == name)
+        names = [c.name for c in table.c]
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(f"SELECT {', '.join(names)} FROM {table.name}")  # noqa: S608
+            while rows := cursor.fetchmany(_CHUNK * 5):
+                yield from map(tuple, rows)
+        finally:
+            cursor.close()
 
     def derived_columns(self) -> dict[str, tuple[list[str], list[str]]]:
         """(column names, primary key names) of each derived table, in stored order."""
