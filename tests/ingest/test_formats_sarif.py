@@ -88,3 +88,21 @@ def test_detection_by_content():
     head = (FIXTURES / "bandit_toy_app.sarif").read_bytes()[:65536]
     assert SarifReader().detect(head)
     assert not SarifReader().detect((FIXTURES / "bandit_toy_app.json").read_bytes())
+
+
+def test_several_partial_fingerprints_are_not_an_identity(options):
+    # Gitleaks' partialFingerprints are commit, author, e-mail, date and message:
+    # none of them tells one leak from another, so the identity comes from content.
+    _, findings = read_all("gitleaks_v8_sarif_partial_fingerprints.sarif", options)
+    ((_, leak),) = findings
+    assert leak.category == "secret"
+    assert leak.fingerprint is None
+    # The partial fingerprints are kept, as digests (they name people).
+    assert set(leak.properties["partial_fingerprints"]) == {
+        "commitSha",
+        "email",
+        "author",
+        "date",
+        "commitMessage",
+    }
+    assert "John Doe" not in leak.model_dump_json()

@@ -327,6 +327,19 @@ def test_a_suppression_seen_later_is_accepted_then(runner: Runner):
     assert runner.events(later) == {"seen": 1, "acceptance": 1}
 
 
+def test_partial_fingerprints_of_one_author_do_not_join_two_leaks(runner: Runner):
+    # Gitleaks writes commit, author, e-mail, date and message as partial
+    # fingerprints; a new leak by the same author is a new finding.
+    author = {"author": "John Doe", "email": "jd@example.com", "commitSha": "0" * 16}
+    first = res("aws-access-key", "auth.py", "AKIA-one")
+    first["partialFingerprints"] = author
+    second = res("aws-access-key", "other/config.py", "AKIA-two")
+    second["partialFingerprints"] = author
+    runner.ingest(sarif_log([first], tool="gitleaks"))
+    later = runner.ingest(sarif_log([second], tool="gitleaks"))
+    assert runner.events(later) == {"new": 1, "fixed": 1}
+
+
 # -- secrets ----------------------------------------------------------------------
 
 

@@ -708,12 +708,21 @@ def _secret_safe(fingerprint: str | None, secret: bool, options: ReadOptions) ->
 
 
 def _fingerprint(result: dict[str, Any]) -> str | None:
-    """Prefer a stable ``fingerprints`` entry (3.27.16), else a partial one (3.27.17)."""
+    """Prefer a stable ``fingerprints`` entry (3.27.16), else a partial one (3.27.17).
+
+    Each ``fingerprints`` entry is a whole fingerprint. A partial fingerprint is
+    only one component of a result's identity: of several (Gitleaks writes the
+    commit, author, e-mail, date and commit message), none identifies the
+    result alone, so only CodeQL's ``primaryLocationLineHash`` or a sole entry
+    is used, and otherwise the identity is derived from content.
+    """
     for key in ("fingerprints", "partialFingerprints"):
         table = result.get(key)
         if isinstance(table, dict) and table:
             if "primaryLocationLineHash" in table:
                 value = table["primaryLocationLineHash"]
+            elif key == "partialFingerprints" and len(table) > 1:
+                continue
             else:
                 value = table[min(table)]
             if isinstance(value, str) and value:
