@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from conftest import FIXTURES, read_all
 
 from ledger.ingest.formats.sarif import SarifReader
@@ -106,3 +108,48 @@ def test_several_partial_fingerprints_are_not_an_identity(options):
         "commitMessage",
     }
     assert "John Doe" not in leak.model_dump_json()
+
+
+def test_security_severity_given_by_name(options, tmp_path):
+    # GitLab's Semgrep-based SAST (as in DefectDojo's unittests/scans/sarif/
+    # issue_10191.json) writes the severity's name where GitHub puts a score.
+    def rule(rule_id: str, security_severity: str, level: str) -> dict:
+        return {
+            "id": rule_id,
+            "defaultConfiguration": {"level": level},
+            "shortDescription": {"text": rule_id},
+            "properties": {"security-severity": security_severity, "tags": ["CWE-95"]},
+        }
+
+    log = {
+        "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/os/schemas/sarif-schema-2.1.0.json",
+        "runs": [
+            {
+                "results": [
+                    {"ruleId": "eval", "message": {"text": "eval"}},
+                    {"ruleId": "regexp", "message": {"text": "regexp"}},
+                    {"ruleId": "odd", "message": {"text": "odd"}},
+                ],
+                "tool": {
+                    "driver": {
+                        "name": "Semgrep OSS",
+                        "rules": [
+                            rule("eval", "Critical", "warning"),
+                            rule("regexp", "LOW", "error"),
+                            rule("odd", "SEVERE", "note"),
+                        ],
+                    }
+                },
+            }
+        ],
+        "version": "2.1.0",
+    }
+    path = tmp_path / "gl-sast-report.sarif"
+    path.write_text(json.dumps(log), encoding="utf-8")
+    report, findings = read_all(path, options)
+    assert [(f.rule_id, f.severity) for _, f in findings] == [
+        ("eval", "critical"),
+        ("regexp", "low"),
+        ("odd", "low"),  # an unknown name falls back to the level, with a warning
+    ]
+    assert any("security-severity" in w for w in report.warnings)

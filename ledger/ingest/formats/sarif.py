@@ -50,6 +50,15 @@ SARIF_VERSION = "2.1.0"
 
 # 3.27.10 level -> severity, used when no security-severity is given.
 LEVELS: dict[str, Severity] = {"error": "high", "warning": "medium", "note": "low", "none": "info"}
+# security-severity is a score from 0 to 10 (GitHub's convention), but GitLab's
+# Semgrep-based SAST writes the severity's name ("CRITICAL", "MEDIUM", ...).
+_SEVERITY_NAMES: dict[str, Severity] = {
+    "critical": "critical",
+    "high": "high",
+    "medium": "medium",
+    "low": "low",
+    "info": "info",
+}
 
 # Run properties kept from pass 1; everything else at run level is skipped.
 _RUN_KEYS = frozenset(
@@ -444,7 +453,7 @@ def _rule(raw: Any, run: _Run, sanitizer: Sanitizer) -> _Rule:
         messages=messages,
     )
     if rule.security_severity is not None:
-        rule.score_severity = severity_from_score(rule.security_severity)
+        rule.score_severity = _score_severity(rule.security_severity)
     rule.secret = run.secret_tool or is_secret_rule(tags, cwe)
     rule.category = _category(rule, run)
     return rule
@@ -595,15 +604,26 @@ def _severity(result: dict[str, Any], rule: _Rule | None, tally: _Tally) -> tupl
             return rule.score_severity, str(level)
         score = rule.security_severity
     if score is not None:
-        from_score = severity_from_score(score)
+        from_score = _score_severity(score)
         if from_score is not None:
             return from_score, str(level)
-        tally.counts["have a security-severity that is not a number from 0 to 10"] += 1
+        tally.counts[
+            "have a security-severity that is neither a number from 0 to 10 nor a severity name"
+        ] += 1
     severity = LEVELS.get(level) if isinstance(level, str) else None
     if severity is None:
         tally.counts["have an unknown level (recorded as medium)"] += 1
         return "medium", "warning"
     return severity, level
+
+
+def _score_severity(value: Any) -> Severity | None:
+    """A security-severity as a severity: a score from 0 to 10, or a severity's name."""
+    if isinstance(value, str):
+        named = _SEVERITY_NAMES.get(value.strip().lower())
+        if named is not None:
+            return named
+    return severity_from_score(value)
 
 
 def _location(
