@@ -153,3 +153,15 @@ def test_security_severity_given_by_name(options, tmp_path):
         ("odd", "low"),  # an unknown name falls back to the level, with a warning
     ]
     assert any("security-severity" in w for w in report.warnings)
+
+
+def test_cwe_in_the_result_properties(options):
+    # njsscan names the CWE in each result's properties; a hard-coded password
+    # (CWE-798) there makes the result a secret, its snippet kept as a digest.
+    _, findings = read_all("njsscan_0_2_3_two_results.sarif", options)
+    random, password = (f for _, f in findings)
+    assert random.cwe == ["CWE-327"] and random.category == "code"
+    assert random.location and random.location.snippet.strip().startswith("var r = Math.random()")
+    assert password.cwe == ["CWE-798"] and password.category == "secret"
+    assert password.location and password.location.snippet.startswith("hmac-sha256:")
+    assert password.severity == "high"

@@ -795,9 +795,11 @@ def _finding(
 
     properties_raw = _obj(result.get("properties"))
     result_tags = [t for t in _as_list(properties_raw.get("tags")) if isinstance(t, str)]
+    # njsscan and mobsfscan name the CWE in the result's properties, not the rule's.
+    result_cwe = cwe_ids([*result_tags, *_as_list(properties_raw.get("cwe"))])
     secret = (
         (rule.secret if rule else run.secret_tool)
-        or is_secret_rule(result_tags, ())
+        or is_secret_rule(result_tags, result_cwe)
         or _id_names_secret_rule(result, run)
     )
     severity, level = _severity(result, rule, tally)
@@ -812,7 +814,7 @@ def _finding(
         tally.counts["have no location"] += 1
 
     cwe = list(rule.cwe) if rule else []
-    for extra in cwe_ids(result_tags):
+    for extra in result_cwe:
         if extra not in cwe:
             cwe.append(extra)
 
