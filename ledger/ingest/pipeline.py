@@ -217,7 +217,10 @@ def _record(
                 )
                 counts[event] += 1
                 outcome.results += 1
-                suppressions = finding.get("suppressions")
+                # 3.35.3: a rejected suppression leaves the result unsuppressed.
+                suppressions = [
+                    s for s in finding.get("suppressions") or () if s.get("status") != "rejected"
+                ]
                 if suppressions and (row is None or row["acceptance"] == "none"):
                     batch.append(
                         "acceptance",

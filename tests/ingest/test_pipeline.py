@@ -340,6 +340,21 @@ def test_partial_fingerprints_of_one_author_do_not_join_two_leaks(runner: Runner
     assert runner.events(later) == {"new": 1, "fixed": 1}
 
 
+def test_a_rejected_suppression_is_no_acceptance(runner: Runner):
+    # As in the SARIF tutorials' Suppressions.sarif: a result whose only
+    # suppression was rejected is not suppressed; with one under review, it is.
+    rejected = res("A", "src/a.py", "md5(x)")
+    rejected["suppressions"] = [{"kind": "external", "status": "rejected"}]
+    reviewed = res("B", "src/b.py", "md5(y)")
+    reviewed["suppressions"] = [
+        {"kind": "external", "status": "rejected"},
+        {"kind": "external", "status": "underReview"},
+    ]
+    outcome = runner.ingest(sarif_log([rejected, reviewed]))
+    acceptances = [body for kind, body in runner.batch(outcome) if kind == "acceptance"]
+    assert [a["suppression"]["status"] for a in acceptances] == ["underReview"]
+
+
 # -- secrets ----------------------------------------------------------------------
 
 
