@@ -165,3 +165,57 @@ def test_cwe_in_the_result_properties(options):
     assert password.cwe == ["CWE-798"] and password.category == "secret"
     assert password.location and password.location.snippet.startswith("hmac-sha256:")
     assert password.severity == "high"
+
+
+def test_secret_rule_titles_are_names_not_patterns(options, tmp_path):
+    # Gitleaks v8 writes each rule's regular expression as its shortDescription
+    # (rules as in its SARIF test data, trimmed).
+    log = json.loads((FIXTURES / "gitleaks_v8_sarif_partial_fingerprints.sarif").read_text())
+    log["runs"][0]["results"][0]["ruleId"] = "aws-access-key"
+    path = tmp_path / "gitleaks.sarif"
+    path.write_text(json.dumps(log), encoding="utf-8")
+    _, findings = read_all(path, options)
+    ((_, leak),) = findings
+    assert leak.title == "AWS Access Key"
+
+
+def test_cwe_from_relationships_to_a_cwe_taxonomy(options, tmp_path):
+    # 3.53: Flawfinder and the SARIF tutorials relate rules to CWE taxonomy entries.
+    log = {
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "Flawfinder",
+                        "rules": [
+                            {
+                                "id": "FF1004",
+                                "name": "buffer/strcpy",
+                                "shortDescription": {"text": "Does not check for overflows"},
+                                "relationships": [
+                                    {"target": {"id": "120", "toolComponent": {"name": "CWE"}}},
+                                    {"target": {"id": "9", "toolComponent": {"name": "OTHER"}}},
+                                ],
+                            },
+                            {
+                                # A pattern, but not a secret tool and no name: kept.
+                                "id": "P1",
+                                "shortDescription": {"text": "[a-z]{3} used"},
+                            },
+                        ],
+                    }
+                },
+                "results": [
+                    {"ruleId": "FF1004", "message": {"text": "strcpy"}},
+                    {"ruleId": "P1", "message": {"text": "p"}},
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "flawfinder.sarif"
+    path.write_text(json.dumps(log), encoding="utf-8")
+    _, findings = read_all(path, options)
+    strcpy, pattern = (f for _, f in findings)
+    assert strcpy.cwe == ["CWE-120"] and strcpy.title == "Does not check for overflows"
+    assert pattern.title == "[a-z]{3} used"

@@ -67,6 +67,8 @@ _RUN_KEYS = frozenset(
 # uriBaseId names that conventionally denote the repository root.
 _ROOT_BASES = frozenset({"SRCROOT", "ROOT", "REPOROOT", "REPO_ROOT", "PROJECTROOT", "WORKSPACE"})
 _ARGUMENT = re.compile(r"\{\{|\}\}|\{(\d+)\}")
+# A shortDescription that is a regular expression rather than words.
+_PATTERN = re.compile(r"\(\?|\[[^\]]*-[^\]]*\]|\{\d+(,\d*)?\}|\\[dswbDSW]")
 _SAFE_SECRET_PROPERTIES = frozenset(
     {"tags", "precision", "security-severity", "issue_severity", "issue_confidence", "confidence"}
 )
@@ -422,17 +424,18 @@ def _rule(raw: Any, run: _Run, sanitizer: Sanitizer) -> _Rule:
     if not isinstance(raw, dict):
         raw = {}
     rule_id = sanitizer.text(raw.get("id"), Limits.IDENTIFIER, "rule_id") or "unidentified"
-    title = (
-        _text(raw.get("shortDescription"))
-        or (raw.get("name") if isinstance(raw.get("name"), str) else None)
-        or _text(raw.get("fullDescription"))
-        or rule_id
-    )
+    name = raw.get("name") if isinstance(raw.get("name"), str) and raw["name"].strip() else None
+    short = _text(raw.get("shortDescription"))
+    if short and name and (run.secret_tool or _PATTERN.search(short)):
+        # Secret scanners (Gitleaks) put the rule's detection pattern here and
+        # its human name in 'name'.
+        short = None
+    title = short or name or _text(raw.get("fullDescription")) or rule_id
     properties = _obj(raw.get("properties"))
     tags = [t[: Limits.PROPERTY] for t in _as_list(properties.get("tags")) if isinstance(t, str)][
         : Limits.LIST
     ]
-    cwe = cwe_ids([*tags, *_as_list(properties.get("cwe"))])
+    cwe = cwe_ids([*tags, *_as_list(properties.get("cwe")), *_related_cwe(raw)])
     config = raw.get("defaultConfiguration")
     level = config.get("level") if isinstance(config, dict) else None
     messages = {}
@@ -457,6 +460,17 @@ def _rule(raw: Any, run: _Run, sanitizer: Sanitizer) -> _Rule:
     rule.secret = run.secret_tool or is_secret_rule(tags, cwe)
     rule.category = _category(rule, run)
     return rule
+
+
+def _related_cwe(raw: dict[str, Any]) -> list[Any]:
+    """3.53: the entries of a CWE taxonomy a rule names through ``relationships``."""
+    found = []
+    for relation in _list(raw.get("relationships"))[: Limits.LIST]:
+        target = _obj(_obj(relation).get("target"))
+        component = _obj(target.get("toolComponent"))
+        if str(component.get("name", "")).upper() == "CWE" and type(target.get("id")) in (str, int):
+            found.append(target["id"])
+    return found
 
 
 def _obj(value: Any) -> dict[str, Any]:
