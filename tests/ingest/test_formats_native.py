@@ -87,6 +87,58 @@ def test_trivy_secrets_drop_context_lines(options):
     assert "ghp_" not in dumped and "AWS_ACCESS_KEY_ID=" not in dumped
 
 
+def test_trivy_list_before_schema_version_2(options):
+    # Trivy before 0.20 wrote a bare list of results, with no SchemaVersion.
+    report, findings = read_all("trivy_legacy_list_two_targets.json", options)
+    assert report.format == "trivy" and len(findings) == 3
+    lodash = findings[0][1]
+    assert (lodash.rule_id, lodash.severity, lodash.category) == (
+        "CVE-2018-16487",
+        "high",
+        "dependency",
+    )
+    assert lodash.location.path == "node-app/package-lock.json"
+    assert lodash.location.logical == "lodash"
+    assert findings[2][1].location.path == "trivy-ci-test (alpine 3.7.1)"
+
+
+def test_trivy_k8s_cluster_reports(options):
+    # Older `trivy k8s`: resources listed under top-level Vulnerabilities and
+    # Misconfigurations; the path is the resource, the image a property.
+    report, findings = read_all(
+        "trivy_k8s_cluster_old_vulnerabilities_misconfigurations.json", options
+    )
+    assert report.format == "trivy"
+    assert [(f.rule_id, f.location.path) for _, f in findings] == [
+        ("CVE-2020-27350", "default/Deployment/redis-follower"),
+        ("CVE-2011-3374", "default/Deployment/redis-follower"),
+        ("CVE-2020-27350", "default/Deployment/redis-leader"),
+        ("KSV012", "default/Deployment/redis-leader"),
+        ("KSV014", "default/Deployment/redis-leader"),
+    ]
+    apt = findings[0][1]
+    assert apt.location.logical == "apt"
+    assert apt.properties["target"] == "gcr.io/google_samples/gb-redis-follower:v2 (debian 10.4)"
+    assert findings[3][1].location.start_line == 132
+    # Newer `trivy k8s`: one Resources list.
+    _, findings = read_all("trivy_k8s_cluster_resources.json", options)
+    assert [(f.rule_id, f.category, f.location.path) for _, f in findings] == [
+        ("AVD-KSV-0116", "configuration", "default/Service/kubernetes"),
+        ("AVD-KSV-0116", "configuration", "default/Service/httpbin"),
+    ]
+
+
+def test_trivy_licenses(options):
+    report, findings = read_all("trivy_image_licenses.json", options)
+    assert report.format == "trivy" and len(findings) == 4
+    gpl = findings[0][1]
+    assert (gpl.rule_id, gpl.severity, gpl.category) == ("GPL-2.0", "high", "dependency")
+    assert gpl.title == "restricted license GPL-2.0"
+    assert gpl.location.path == "OS Packages" and gpl.location.logical == "alpine-baselayout"
+    loose = findings[3][1]
+    assert loose.location.path == "/etc/ssl/misc/CA.pl" and loose.severity == "low"
+
+
 def test_zap_json_and_xml_agree(options):
     _, from_json = read_all("zap_traditional_one_alert_two_instances.json", options)
     report, from_xml = read_all("zap_traditional_one_alert_two_instances.xml", options)

@@ -1,19 +1,35 @@
-"""Trivy's JSON report (``trivy ... --format json``, SchemaVersion 2).
+"""Trivy's JSON reports (``trivy ... --format json``).
 
-Shape: ``{"SchemaVersion": 2, "ArtifactName", "Results": [{"Target",
-"Class", "Type", "Vulnerabilities": [...], "Misconfigurations": [...],
-"Secrets": [...]}]}``. Vulnerabilities become ``dependency`` findings,
-failed misconfiguration checks ``configuration`` findings, and secrets
-``secret`` findings whose ``Match`` is replaced by a keyed digest; the
-surrounding ``Code.Lines`` of a secret are dropped, because Trivy masks
-only the matched line and its neighbours may hold other secrets.
+Three shapes carry the same result objects:
 
-Results are streamed one ``Results`` entry (one target) at a time.
+* SchemaVersion 2 (Trivy 0.20 and later): ``{"SchemaVersion": 2,
+  "ArtifactName", "Results": [{"Target", "Class", "Type",
+  "Vulnerabilities": [...], "Misconfigurations": [...], "Secrets": [...],
+  "Licenses": [...]}]}``;
+* the list written before SchemaVersion 2: ``[{"Target", "Type",
+  "Vulnerabilities"}]``;
+* ``trivy k8s``: ``{"ClusterName", "Resources": [{"Namespace", "Kind",
+  "Name", "Results": [...]}]}``, or in older releases the resources split
+  into top-level ``Vulnerabilities`` and ``Misconfigurations`` lists. A
+  finding's path is then the resource (``namespace/Kind/name``), since the
+  same image or manifest name can run in several namespaces.
+
+Vulnerabilities become ``dependency`` findings, as do licences that a
+license scan classified; failed misconfiguration checks become
+``configuration`` findings, and secrets ``secret`` findings whose
+``Match`` is replaced by a keyed digest; the surrounding ``Code.Lines`` of
+a secret are dropped, because Trivy masks only the matched line and its
+neighbours may hold other secrets.
+
+Results are streamed one ``Results`` entry (one target), or one k8s
+resource, at a time.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -50,28 +66,48 @@ class TrivyReader:
 
     def detect(self, head: bytes) -> bool:
         text = head_text(head)
-        return (
-            text.startswith("{")
-            and '"SchemaVersion"' in text
-            and ('"ArtifactName"' in text or '"Results"' in text)
-        )
+        if text.startswith("["):
+            # The list written before SchemaVersion 2.
+            return '"Target"' in text and ('"Vulnerabilities"' in text or '"Type"' in text)
+        if not text.startswith("{"):
+            return False
+        if '"ClusterName"' in text:
+            return any(f'"{key}"' in text for key in _K8S_LISTS)
+        return '"SchemaVersion"' in text and ('"ArtifactName"' in text or '"Results"' in text)
 
     def read(self, path: Path, options: ReadOptions) -> Report:
-        prescan(path)
+        top: list[tuple[str, Any]] = []
+        prescan(path, lambda event, value, depth: _top_level(top, event, value, depth))
+        if top and top[0][0] == "start_array":
+            sources = [_Source("item", "$", False)]
+        else:
+            keys = {value for event, value in top if event == "map_key"}
+            if "ClusterName" in keys or "Resources" in keys:
+                sources = [
+                    _Source(f"{key}.item", f"$.{key}", True) for key in _K8S_LISTS if key in keys
+                ]
+            else:
+                with open_json(path) as stream:
+                    schema = next(ijson.items(stream, "SchemaVersion"), None)
+                if schema != 2:
+                    raise fail(
+                        path,
+                        "$.SchemaVersion",
+                        f"is {schema!r}; Trivy's SchemaVersion 2 report, its earlier list of "
+                        "results and its k8s report are read.",
+                    )
+                sources = [_Source("Results.item", "$.Results", False)]
         with open_json(path) as stream:
             version = next(ijson.items(stream, "Trivy.Version"), None)
-        with open_json(path) as stream:
-            schema = next(ijson.items(stream, "SchemaVersion"), None)
-        if schema != 2:
-            raise fail(
-                path, "$.SchemaVersion", f"is {schema!r}; only Trivy's SchemaVersion 2 is read."
-            )
-        with open_json(path) as stream:
-            fingerprints = [
-                fp
-                for fp in ijson.items(stream, "Results.item.Vulnerabilities.item.Fingerprint")
-                if isinstance(fp, str)
-            ]
+        fingerprints: list[str] = []
+        for source in sources:
+            results = f"{source.prefix}.Results.item" if source.resources else source.prefix
+            with open_json(path) as stream:
+                fingerprints.extend(
+                    fp
+                    for fp in ijson.items(stream, f"{results}.Vulnerabilities.item.Fingerprint")
+                    if isinstance(fp, str)
+                )
         run = RunInfo(
             tool="trivy",
             tool_version=version[: Limits.IDENTIFIER] if isinstance(version, str) else None,
@@ -82,34 +118,97 @@ class TrivyReader:
             findings=iter(()),
             untrusted_fingerprints=untrusted(fingerprints),
         )
-        report.findings = _findings(path, options, report)
+        report.findings = _findings(path, sources, options, report)
         return report
 
 
-def _findings(path: Path, options: ReadOptions, report: Report) -> Iterator[tuple[int, Finding]]:
+_K8S_LISTS = ("Resources", "Vulnerabilities", "Misconfigurations")
+"""Top-level lists of k8s resources in ``trivy k8s`` reports, new and old."""
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where result objects are: an ijson prefix, its JSON path, and whether
+    each item there is a k8s resource holding ``Results`` of its own."""
+
+    prefix: str
+    where: str
+    resources: bool
+
+
+def _top_level(top: list[tuple[str, Any]], event: str, value: Any, depth: int) -> None:
+    """Keep the document's first event and its top-level keys."""
+    if not top or (event == "map_key" and depth == 1):
+        top.append((event, value))
+
+
+def _findings(
+    path: Path, sources: list[_Source], options: ReadOptions, report: Report
+) -> Iterator[tuple[int, Finding]]:
     sanitizer = Sanitizer()
-    skipped = 0
-    with open_json(path) as stream:
-        try:
-            for index, result in enumerate(ijson.items(stream, "Results.item", use_float=False)):
-                if not isinstance(result, dict):
-                    raise fail(path, f"$.Results[{index}]", "a result must be a JSON object.")
-                target = result.get("Target")
-                target_path = sanitizer.path(target, options.repo_root)
-                for vuln in _dicts(result.get("Vulnerabilities")):
-                    yield 0, _vulnerability(vuln, target_path, result, sanitizer)
-                for check in _dicts(result.get("Misconfigurations")):
-                    if str(check.get("Status", "FAIL")).upper() != "FAIL":
-                        skipped += 1
+    skipped: Counter[str] = Counter()
+    for source in sources:
+        with open_json(path) as stream:
+            try:
+                items = ijson.items(stream, source.prefix, use_float=False)
+                for index, item in enumerate(items):
+                    where = f"{source.where}[{index}]"
+                    if not isinstance(item, dict):
+                        raise fail(path, where, "a result must be a JSON object.")
+                    if not source.resources:
+                        for finding in _result(item, None, options, sanitizer, skipped):
+                            yield 0, finding
                         continue
-                    yield 0, _misconfiguration(check, target_path, result, sanitizer)
-                for secret in _dicts(result.get("Secrets")):
-                    yield 0, _secret(secret, target_path, options, sanitizer)
-        except ijson.JSONError as exc:
-            raise json_error(path, exc) from None
+                    resource = _resource_path(item, sanitizer)
+                    for result in _dicts(item.get("Results")):
+                        for finding in _result(result, resource, options, sanitizer, skipped):
+                            yield 0, finding
+            except ijson.JSONError as exc:
+                raise json_error(path, exc) from None
     if skipped:
-        report.warnings.append(f"{skipped} passed or exempted misconfiguration check(s) skipped")
+        report.warnings.append(
+            f"{skipped['checks']} passed or exempted misconfiguration check(s) skipped"
+        )
     report.warnings.extend(sanitizer.warnings())
+
+
+def _resource_path(resource: dict[str, Any], sanitizer: Sanitizer) -> str | None:
+    """``namespace/Kind/name`` of a k8s resource (no namespace when cluster-scoped)."""
+    parts = [resource.get(key) for key in ("Namespace", "Kind", "Name")]
+    text = "/".join(part for part in parts if isinstance(part, str) and part)
+    return sanitizer.text(text, Limits.PATH, "location.path")
+
+
+def _result(
+    result: dict[str, Any],
+    resource: str | None,
+    options: ReadOptions,
+    sanitizer: Sanitizer,
+    skipped: Counter[str],
+) -> Iterator[Finding]:
+    """The findings of one result (one target): the resource's path if given."""
+    target = sanitizer.path(result.get("Target"), options.repo_root)
+    if resource is not None:
+        result = {**result, "Resource": resource}
+    where = resource or target
+    for vuln in _dicts(result.get("Vulnerabilities")):
+        yield _vulnerability(vuln, where, result, sanitizer)
+    for check in _dicts(result.get("Misconfigurations")):
+        if str(check.get("Status", "FAIL")).upper() != "FAIL":
+            skipped["checks"] += 1
+            continue
+        yield _misconfiguration(check, where, result, sanitizer)
+    for secret in _dicts(result.get("Secrets")):
+        yield _secret(secret, where, options, sanitizer)
+    for license_ in _dicts(result.get("Licenses")):
+        yield _license(license_, target, resource, result, options, sanitizer)
+
+
+def _k8s(result: dict[str, Any]) -> dict[str, Any]:
+    """The k8s resource and the original target, for results of a k8s report."""
+    if "Resource" not in result:
+        return {}
+    return {"k8s_resource": result["Resource"], "target": result.get("Target")}
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
@@ -149,6 +248,7 @@ def _vulnerability(
         "last_modified": vuln.get("LastModifiedDate"),
         "target_class": result.get("Class"),
         "target_type": result.get("Type"),
+        **_k8s(result),
     }
     # The message leaves out the installed version, so an upgrade that is
     # still vulnerable keeps the finding's identity.
@@ -200,6 +300,7 @@ def _misconfiguration(
         "service": cause.get("Service"),
         "resource": cause.get("Resource"),
         "target_type": result.get("Type"),
+        **_k8s(result),
     }
     return make_finding(
         tool="trivy",
@@ -241,5 +342,44 @@ def _secret(
         ),
         cwe=["CWE-798"],
         category="secret",
+        properties=sanitizer.exact({k: v for k, v in properties.items() if v is not None}),
+    )
+
+
+def _license(
+    license_: dict[str, Any],
+    target: str | None,
+    resource: str | None,
+    result: dict[str, Any],
+    options: ReadOptions,
+    sanitizer: Sanitizer,
+) -> Finding:
+    """A licence classified by ``--scanners license``: a package's, or a file's."""
+    name = sanitizer.text(license_.get("Name"), Limits.IDENTIFIER, "rule_id") or "unidentified"
+    category = license_.get("Category") if isinstance(license_.get("Category"), str) else None
+    package = license_.get("PkgName") if isinstance(license_.get("PkgName"), str) else None
+    file_path = sanitizer.path(license_.get("FilePath"), options.repo_root)
+    title = f"{category} license {name}" if category else f"License {name}"
+    properties = {
+        "license_category": category,
+        "package": package or None,
+        "file_path": license_.get("FilePath") or None,
+        "confidence": license_.get("Confidence"),
+        "link": license_.get("Link") or None,
+        "target_class": result.get("Class"),
+        **_k8s(result),
+    }
+    return make_finding(
+        tool="trivy",
+        rule_id=name,
+        severity=_severity(license_.get("Severity")),
+        title=sanitizer.text(title, Limits.TITLE, "title") or name,
+        message=sanitizer.text(f"{package}: {title}" if package else title, Limits.TEXT, "message"),
+        location=make_location(
+            resource or file_path or target,
+            logical=sanitizer.text(package or None, Limits.TEXT, "location.logical"),
+        ),
+        category="dependency",
+        help_uri=sanitizer.text(license_.get("Link") or None, Limits.PATH, "help_uri"),
         properties=sanitizer.exact({k: v for k, v in properties.items() if v is not None}),
     )
