@@ -151,6 +151,17 @@ def test_zap_json_and_xml_agree(options):
     assert from_json[0][1].location.logical == "GET Test Param"
 
 
+def test_zap_before_instances_one_alert_per_url(options):
+    # ZAP 2.4 wrote each alert once per URL, with the URL on the alert itself.
+    report, findings = read_all("zap_2.4.3_unmerged_alerts_without_instances.xml", options)
+    assert report.runs[0].tool_version == "2.4.3"
+    assert [(f.rule_id, f.severity, f.location.path) for _, f in findings] == [
+        ("10016", "low", "http://localhost:8080/bodgeit"),
+        ("10020", "medium", "http://localhost:8080/bodgeit"),
+        ("10016", "low", "http://localhost:8080/robots.txt"),
+    ]
+
+
 def test_jsonl(options):
     report, findings = read_all("jsonl_three_findings.jsonl", options)
     assert report.format == "jsonl"

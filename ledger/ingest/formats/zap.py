@@ -4,7 +4,8 @@ Both list ``site`` entries, each with ``alerts``; an alert names the rule
 (``pluginid``/``alertRef``), its risk (``riskcode`` 0-3), CWE and WASC ids,
 and ``instances`` (URL, method, parameter, attack, evidence). Each instance
 becomes one ``dynamic`` finding located at its URL, with method and
-parameter as the logical location.
+parameter as the logical location. ZAP before 2.5 wrote no ``instances``:
+one alert per URL, with ``uri``, ``param`` and the rest on the alert itself.
 
 XML is parsed with defusedxml, which refuses DTDs, entity declarations and
 external references (billion laughs, XXE), and streamed alert by alert.
@@ -38,6 +39,7 @@ from schemas.finding import Finding, Severity
 RISKS: dict[str, Severity] = {"3": "high", "2": "medium", "1": "low", "0": "info"}
 _TEXT_FIELDS = ("solution", "reference", "desc", "otherinfo")
 _INSTANCE_FIELDS = ("attack", "evidence", "otherinfo")
+_FLAT_INSTANCE_FIELDS = ("uri", "method", "param", "attack", "evidence")
 
 
 class ZapReader:
@@ -150,7 +152,10 @@ def _alert(alert: dict[str, Any], sanitizer: Sanitizer) -> Iterator[Finding]:
     for key in ("pluginid", "confidence", "wascid", "sourceid"):
         if alert.get(key) not in (None, ""):
             properties[key] = alert[key]
-    instances = [i for i in alert.get("instances") or [] if isinstance(i, dict)] or [{}]
+    instances = [i for i in alert.get("instances") or [] if isinstance(i, dict)]
+    if not instances:
+        # ZAP before 2.5 wrote one alert per URL, its instance fields on the alert.
+        instances = [{key: alert[key] for key in _FLAT_INSTANCE_FIELDS if key in alert}]
     for instance in instances:
         method = str(instance.get("method") or "").strip()
         param = str(instance.get("param") or "").strip()
