@@ -36,6 +36,13 @@ def test_semgrep_json(options):
     assert secret.category == "secret" and "AKIA" not in secret.model_dump_json()
 
 
+def test_semgrep_empty_report_without_paths(options):
+    # Older Semgrep wrote only results and errors; an empty one has no check_id.
+    report, findings = read_all("semgrep_old_empty_no_paths.json", options)
+    assert report.format == "semgrep" and findings == []
+    assert report.runs[0].complete
+
+
 def test_gitleaks_v8(options):
     report, findings = read_all("gitleaks_v8_four_leaks.json", options)
     assert report.format == "gitleaks" and len(findings) == 4

@@ -8,6 +8,7 @@ both ``lines`` and ``fingerprint``; neither is then used for identity.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,6 +44,9 @@ SEVERITIES: dict[str, Severity] = {
 }
 
 
+_NO_RESULTS = re.compile(r'"results"\s*:\s*\[\s*\]')
+
+
 class SemgrepReader:
     """Semgrep JSON reports."""
 
@@ -52,8 +56,12 @@ class SemgrepReader:
         text = head_text(head)
         if not text.startswith("{") or '"generated_at"' in text:
             return False
-        return '"check_id"' in text or (
-            '"results"' in text and '"errors"' in text and '"paths"' in text
+        if '"check_id"' in text:
+            return True
+        # Versions before "paths" was added wrote just results and errors; with
+        # no result there is no check_id either.
+        return '"errors"' in text and (
+            ('"paths"' in text and '"results"' in text) or _NO_RESULTS.search(text) is not None
         )
 
     def read(self, path: Path, options: ReadOptions) -> Report:
