@@ -273,9 +273,10 @@ def _record(
                 complete=all(run.complete for run in runs),
                 results=outcome.results,
             )
+            # Readers may repeat a run's warnings among the report's own.
             warnings = list(stream.warnings)
             for run in runs:
-                warnings.extend(run.warnings)
+                warnings.extend(w for w in run.warnings if w not in warnings)
             batch.append(
                 "artifact",
                 {

@@ -217,6 +217,14 @@ def test_a_failed_or_incomplete_run_closes_nothing(runner: Runner, failing: dict
     runner.verify()
 
 
+def test_each_warning_is_reported_once(runner: Runner):
+    # The reader reports the run's warning both on the run and on the report.
+    outcome = runner.ingest(sarif_log([res("A", "src/a.py", "eval(x)")], successful=False))
+    assert outcome.warnings.count("run of checker reports executionSuccessful=false") == 1
+    bandit = runner.ingest(FIXTURES / "bandit_with_a_file_it_could_not_parse.json")
+    assert bandit.warnings == ["bandit could not scan 1 file(s); the run is partial"]
+
+
 def test_a_line_shift_or_reformatting_keeps_the_identity(runner: Runner):
     before = res("A", "src/a.py", "password = request.args.get('pw')", line=10)
     first = runner.ingest(sarif_log([before]))
