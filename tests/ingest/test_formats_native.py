@@ -43,6 +43,35 @@ def test_semgrep_empty_report_without_paths(options):
     assert report.runs[0].complete
 
 
+def test_semgrep_skipped_file_makes_the_run_partial(options, tmp_path):
+    # As Semgrep 1.45 writes a file it could only partly parse: level "warn".
+    report = {
+        "version": "1.45.0",
+        "results": [],
+        "errors": [
+            {
+                "code": 3,
+                "level": "warn",
+                "type": ["PartialParsing", [{"path": "src/broken.py"}]],
+                "message": "Syntax error at line src/broken.py:3",
+                "path": "src/broken.py",
+            },
+            {"code": 2, "level": "warn", "type": "Rule warning", "message": "deprecated key"},
+        ],
+        "paths": {"scanned": ["src/broken.py"]},
+    }
+    path = tmp_path / "semgrep.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    read, findings = read_all(path, options)
+    assert findings == [] and not read.runs[0].complete
+    assert any("partial" in w for w in read.warnings)
+    # A warning about the rules alone leaves the run complete.
+    report["errors"] = report["errors"][1:]
+    path.write_text(json.dumps(report), encoding="utf-8")
+    read, _ = read_all(path, options)
+    assert read.runs[0].complete
+
+
 def test_gitleaks_v8(options):
     report, findings = read_all("gitleaks_v8_four_leaks.json", options)
     assert report.format == "gitleaks" and len(findings) == 4

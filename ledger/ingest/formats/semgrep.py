@@ -76,10 +76,20 @@ class SemgrepReader:
                 for fp in ijson.items(stream, "results.item.extra.fingerprint")
                 if isinstance(fp, str)
             ]
-        blocking = [e for e in errors if isinstance(e, dict) and e.get("level") == "error"]
+        # An error, or a warning that names a file (a syntax error that made
+        # Semgrep skip part of it, a rule that timed out on it), means the
+        # target was not fully scanned: the run must not close findings.
+        blocking = [
+            e
+            for e in errors
+            if isinstance(e, dict) and (e.get("level") == "error" or e.get("path") is not None)
+        ]
         warnings = []
         if blocking:
-            warnings.append(f"semgrep reported {len(blocking)} error(s); the run is partial")
+            warnings.append(
+                f"semgrep reported {len(blocking)} error(s) or skipped part(s) of files; "
+                "the run is partial"
+            )
         run = RunInfo(
             tool="semgrep",
             tool_version=str(version)[: Limits.IDENTIFIER] if isinstance(version, str) else None,

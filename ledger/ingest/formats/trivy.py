@@ -154,7 +154,8 @@ def _findings(
                 for index, item in enumerate(items):
                     where = f"{source.where}[{index}]"
                     if not isinstance(item, dict):
-                        raise fail(path, where, "a result must be a JSON object.")
+                        what = "k8s resource" if source.resources else "result"
+                        raise fail(path, where, f"a {what} must be a JSON object.")
                     if not source.resources:
                         for finding in _result(item, None, options, sanitizer, skipped):
                             yield 0, finding
