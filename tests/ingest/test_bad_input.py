@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+
 import pytest
 from conftest import FIXTURES, read_all
 
@@ -126,3 +128,28 @@ def test_xml_entity_expansion_refused(tmp_path, options):
         "</alertitem></alerts></site></OWASPZAPReport>"
     )
     assert "entities" in _fails(path, options, "zap")
+
+
+def test_malformed_utf16_names_line_and_column(tmp_path, options):
+    path = tmp_path / "windows.sarif"
+    text = '{"version": "2.1.0",\n "runs": [\n  {"tool": x}]}'
+    path.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    message = _fails(path, options)
+    assert "malformed JSON" in message and "line 3, column" in message
+
+
+@pytest.mark.parametrize("fmt", ["semgrep", "bandit", "gitleaks", "trivy", "zap"])
+def test_number_too_long_to_convert_is_refused(tmp_path, options, fmt):
+    path = tmp_path / "bignum.json"
+    number = "7" * 70_000  # spans several of the parser's reads
+    path.write_text(f'{{"results": [], "site": [], "n": {number}}}', encoding="utf-8")
+    message = _fails(path, options, fmt)
+    assert "more than 4300 digits" in message and "byte 33" in message
+
+
+def test_digit_runs_up_to_the_limit_pass(tmp_path, options):
+    path = tmp_path / "digits.json"
+    runs = " ".join(["1" * 4300] * 40)
+    path.write_text(f'{{"results": [], "errors": ["{runs}"], "n": {"9" * 4300}}}')
+    _, findings = read_all(path, options, "semgrep")
+    assert findings == []

@@ -111,6 +111,13 @@ def _binary(path: Path) -> str:
     return "format not recognised"
 
 
+def _huge_integer(path: Path) -> str:
+    # A 100,000-digit number: beyond what Python converts, and it crashed the C parser.
+    body = GOOD_BYTES.rstrip()
+    path.write_bytes(body[:-1] + b', "n": ' + b"9" * 100_000 + b"}")
+    return "more than 4300 digits"
+
+
 def _sarif_draft(path: Path) -> str:
     path.write_bytes((FIXTURES / "sarif_version_2_0_draft.sarif").read_bytes())
     return "2.1.0"
@@ -130,6 +137,7 @@ BAD_INPUTS: dict[str, tuple[str, Callable[[Path], str]]] = {
     "json-lines-as-json": ("sarif_logs.json", _json_lines_as_json),
     "binary": ("scan.json", _binary),
     "sarif-2.0-draft": ("draft.sarif", _sarif_draft),
+    "huge-integer": ("bignum.sarif", _huge_integer),
 }
 
 # Where the problem is, for the classes where it has a place inside the file.
@@ -142,6 +150,7 @@ PLACES = {
     "latin1": "byte ",
     "json-lines-as-json": "line 2",
     "sarif-2.0-draft": "$.version",
+    "huge-integer": "byte ",
 }
 PLACE_MISSING: dict[str, str] = {}
 

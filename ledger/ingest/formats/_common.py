@@ -127,18 +127,83 @@ class _Utf8Stream:
         self.close()
 
 
+MAX_DIGITS = 4300
+"""Longest run of digits a JSON document may hold: Python refuses to convert
+longer integers (``sys.get_int_max_str_digits``), and ijson's C parser then
+fails with an exception half set, which can crash the process."""
+
+_DIGITS_ONLY = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+
+
+class _DigitGuard:
+    """Passes a JSON byte stream through, refusing any run of more than
+    :data:`MAX_DIGITS` digits before the parser sees it.
+
+    The run may be inside a string, where it would be harmless; a report
+    holding thousands of digits in a row is refused all the same, since
+    telling the two apart needs the parser this protects.
+    """
+
+    def __init__(self, path: Path, raw: BinaryIO, offset: int | None) -> None:
+        self._path = path
+        self._raw = raw
+        self._offset = offset  # bytes of the file before what read() returns next
+        self._consumed = 0
+        self._run = 0  # digits at the end of what was read so far
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if not data:
+            return data
+        digits = data.translate(_DIGITS_ONLY)
+        lead = len(digits) - len(digits.lstrip(b"0"))
+        if self._run + lead > MAX_DIGITS:
+            self._refuse(-self._run)
+        if lead < len(digits):
+            inside = digits.find(b"0" * (MAX_DIGITS + 1))
+            if inside >= 0:
+                self._refuse(inside)
+            self._run = len(digits) - len(digits.rstrip(b"0"))
+        else:
+            self._run += lead
+        self._consumed += len(data)
+        return data
+
+    def _refuse(self, start: int) -> None:
+        where = None
+        if self._offset is not None:
+            where = f"byte {self._offset + self._consumed + start}"
+        raise fail(
+            self._path,
+            where,
+            f"holds a run of more than {MAX_DIGITS} digits; a number that long cannot "
+            "be read safely, so the file is refused.",
+        )
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> _DigitGuard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def open_json(path: Path) -> BinaryIO:
-    """Open ``path`` as UTF-8 bytes, a BOM skipped and UTF-16/32 transcoded."""
+    """Open ``path`` as UTF-8 bytes, a BOM skipped and UTF-16/32 transcoded,
+    with every run of digits checked against :data:`MAX_DIGITS`."""
     check_file(path)
     encoding = _encoding_of(path)
-    if encoding == "utf-8":
-        return path.open("rb")
-    raw = path.open("rb")
+    raw: BinaryIO = path.open("rb")
+    offset: int | None = 0
     if encoding == "utf-8-sig":
-        raw.seek(len(codecs.BOM_UTF8))
-        return raw
-    text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
-    return cast(BinaryIO, _Utf8Stream(text))
+        offset = raw.seek(len(codecs.BOM_UTF8))
+    elif encoding != "utf-8":
+        # Offsets in the transcoded text are not the file's.
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
+        raw, offset = cast(BinaryIO, _Utf8Stream(text)), None
+    return cast(BinaryIO, _DigitGuard(path, raw, offset))
 
 
 def open_text(path: Path) -> IO[str]:
@@ -231,13 +296,16 @@ def _locate(path: Path) -> tuple[str, str]:
 
 def _line_column(path: Path, offset: int) -> tuple[int, int]:
     line, column = 1, 1
+    # Decoded here rather than through io.TextIOWrapper, which needs a real
+    # binary file and not the stream open_json returns.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     with open_json(path) as stream:
-        text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
         remaining = offset
         while remaining > 0:
-            chunk = text.read(min(remaining, 1 << 16))
-            if not chunk:
+            data = stream.read(1 << 16)
+            if not data:
                 break
+            chunk = decoder.decode(data)[:remaining]
             remaining -= len(chunk)
             newlines = chunk.count("\n")
             if newlines:
