@@ -26,6 +26,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
+import stat
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,7 +91,15 @@ def file_digest(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     try:
-        with path.open("rb") as handle:
+        # Without O_NONBLOCK, opening a FIFO waits for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError(
+                    f"{path}: is not a regular file (a pipe, device or socket); "
+                    "give the report file itself"
+                )
+            os.set_blocking(fd, True)
             while chunk := handle.read(_HASH_CHUNK):
                 digest.update(chunk)
                 size += len(chunk)

@@ -14,6 +14,7 @@ exactly as read and never reaches the terminal raw.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,18 @@ def _directory(path: Path) -> str:
     return "directory"
 
 
+def _fifo(path: Path) -> str:
+    # Reading a pipe nobody writes to would wait for ever.
+    os.mkfifo(path)
+    return "not a regular file"
+
+
+def _device(path: Path) -> str:
+    # /dev/zero never ends.
+    path.symlink_to("/dev/zero")
+    return "not a regular file"
+
+
 def _missing(path: Path) -> str:
     return "no such file"
 
@@ -133,6 +146,8 @@ BAD_INPUTS: dict[str, tuple[str, Callable[[Path], str]]] = {
     "utf16-without-bom": ("windows.sarif", _utf16_without_bom),
     "latin1": ("gitleaks.json", _latin1),
     "directory": ("reports", _directory),
+    "fifo": ("report.sarif", _fifo),
+    "device": ("zero.json", _device),
     "missing": ("missing.sarif", _missing),
     "json-lines-as-json": ("sarif_logs.json", _json_lines_as_json),
     "binary": ("scan.json", _binary),
