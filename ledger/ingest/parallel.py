@@ -81,7 +81,29 @@ def _collect_warnings(
     stream.warnings = list(report.warnings)
 
 
-def _child(out: Connection, reader_name: str, path: Path, key: bytes, root: str | None) -> None:
+def _child(
+    out: Connection,
+    parent_end: Connection,
+    reader_name: str,
+    path: Path,
+    key: bytes,
+    root: str | None,
+) -> None:
+    # The fork copied the parent's end of the pipe. Kept open, it would let
+    # this process block on a full pipe for ever once the parent is killed,
+    # holding the terminal or CI log open; closed, a send then fails.
+    parent_end.close()
+    try:
+        _send_report(out, reader_name, path, key, root)
+    except OSError:  # the parent is gone: nobody to tell
+        pass
+    finally:
+        out.close()
+
+
+def _send_report(
+    out: Connection, reader_name: str, path: Path, key: bytes, root: str | None
+) -> None:
     try:
         report = _read(reader_name, path, key, root)
         out.send(("runs", report.runs))
@@ -99,14 +121,14 @@ def _child(out: Connection, reader_name: str, path: Path, key: bytes, root: str 
         # The frames, and the exception's type only: its message may quote the artifact.
         frames = "".join(traceback.format_tb(exc.__traceback__))
         out.send(("crash", f"{frames}{type(exc).__name__}"))
-    finally:
-        out.close()
 
 
 def _child_stream(reader_name: str, path: Path, key: bytes, root: str | None) -> Stream:
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(send, reader_name, path, key, root), daemon=True)
+    process = context.Process(
+        target=_child, args=(send, receive, reader_name, path, key, root), daemon=True
+    )
     process.start()
     send.close()
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import codecs
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, read_all
 
 from ledger.errors import InputError
 from ledger.ingest import registry
+from ledger.ingest.parallel import PARALLEL_FROM_BYTES
 
 GOOD = (FIXTURES / "bandit_toy_app.sarif").read_bytes()
 
@@ -153,3 +161,48 @@ def test_digit_runs_up_to_the_limit_pass(tmp_path, options):
     path.write_text(f'{{"results": [], "errors": ["{runs}"], "n": {"9" * 4300}}}')
     _, findings = read_all(path, options, "semgrep")
     assert findings == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has ended; its new parent may not reap it
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_reader_process_ends_when_the_ingest_is_killed(tmp_path):
+    # A report large enough to be read in a child process, which then blocks
+    # on the full pipe while the parent is killed before reading a finding.
+    result = json.loads((FIXTURES / "semgrep_toy_app.json").read_text())["results"][0]
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"results": [result] * 8000, "errors": []}), encoding="utf-8")
+    assert path.stat().st_size >= PARALLEL_FROM_BYTES
+    script = (
+        "import multiprocessing, os, sys\n"
+        "from pathlib import Path\n"
+        "from ledger.ingest.parallel import open_stream\n"
+        "path = Path(sys.argv[1])\n"
+        "open_stream('semgrep', path, bytes(32), None, path.stat().st_size)\n"
+        "print(multiprocessing.active_children()[0].pid, flush=True)\n"
+        "os._exit(9)\n"
+    )
+    out, err = tmp_path / "out", tmp_path / "err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        subprocess.run(
+            [sys.executable, "-c", script, str(path)],
+            stdout=stdout,
+            stderr=stderr,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            timeout=60,
+            check=False,
+        )
+    pid = int(out.read_text())
+    deadline = time.monotonic() + 30
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the reader process outlived the killed ingest")
+    assert "Traceback" not in err.read_text()
