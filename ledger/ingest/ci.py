@@ -52,7 +52,10 @@ def repository_name(value: str | None) -> str | None:
     if scp and "://" not in text:
         path = scp.group("path")
     elif "://" in text:
-        path = urlsplit(text).path
+        try:
+            path = urlsplit(text).path
+        except ValueError:  # 'Invalid IPv6 URL'; CI variables are not always well formed
+            return None
     else:
         path = text
     path = path.strip("/")
@@ -74,12 +77,15 @@ def _safe_url(url: str | None) -> str | None:
     """A run URL without any user information."""
     if not url:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return None
+        if parts.username or parts.password:
+            netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+            parts = parts._replace(netloc=netloc)
+    except ValueError:  # a bracket that is no IPv6 address, a port out of range
         return None
-    if parts.username or parts.password:
-        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-        parts = parts._replace(netloc=netloc)
     return parts.geturl()
 
 

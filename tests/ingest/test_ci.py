@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from ledger.ingest.ci import ci_from_env
 
 
@@ -105,3 +107,35 @@ def test_azure_pipelines():
 
 def test_outside_ci_is_empty():
     assert ci_from_env({"HOME": "/root"}).provider is None
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com\x1b[31m"},
+        {"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://u:p@github.com:99999999"},
+        {"GITLAB_CI": "true", "CI_PROJECT_URL": "https://[x", "CI_PIPELINE_URL": "https://["},
+        {"JENKINS_URL": "x", "GIT_URL": "https://[x/y.git", "BUILD_URL": "http://h:x/"},
+        {
+            "CIRCLECI": "true",
+            "CIRCLE_REPOSITORY_URL": "https://[x",
+            "CIRCLE_BUILD_URL": "http://[/",
+        },
+        {
+            "BUILDKITE": "true",
+            "BUILDKITE_REPO": "https://[x/y.git",
+            "BUILDKITE_BUILD_URL": "http://[",
+        },
+        {
+            "TF_BUILD": "true",
+            "BUILD_REPOSITORY_URI": "https://[x",
+            "SYSTEM_COLLECTIONURI": "http://[",
+        },
+    ],
+)
+def test_malformed_urls_in_the_environment_are_dropped(env):
+    # urlsplit raises ValueError on these; the context must still be read.
+    env = {"GITHUB_REPOSITORY": "acme/service", "GITHUB_RUN_ID": "1", **env}
+    ctx = ci_from_env({**env, "SYSTEM_TEAMPROJECT": "p", "BUILD_BUILDID": "1"})
+    assert ctx.provider is not None
+    assert ctx.run_url is None or "[" not in ctx.run_url
