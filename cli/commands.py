@@ -70,12 +70,31 @@ def signer() -> NoteSigner:
 
 
 def say(message: str) -> None:
-    """A message for the person at the terminal (stderr)."""
-    typer.echo(message, err=True)
+    """A message for the person at the terminal (stderr), on one line: messages
+    quote file names and artifact text, whose control characters are escaped."""
+    typer.echo(printable(message), err=True)
 
 
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, sort_keys=False) + "\n")
+    """One JSON value on one line of stdout.
+
+    json.dumps escapes only the C0 controls; DEL, the C1 controls (CSI is one),
+    line and paragraph separators, bidi and other format characters and lone
+    surrogates from an artifact are written as \\u escapes too, so a
+    consumer splitting lines or a terminal showing them sees no raw control.
+    """
+    line = json.dumps(value, ensure_ascii=False, sort_keys=False)
+    if not line.isprintable():
+        line = "".join(c if c.isprintable() else _json_escape(c) for c in line)
+    sys.stdout.write(line + "\n")
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def init(
@@ -368,6 +387,11 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def printable_lines(text: str) -> str:
+    """:func:`printable` line by line, for a traceback: its line breaks kept."""
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def register(app: typer.Typer) -> None:

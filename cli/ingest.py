@@ -16,6 +16,7 @@ from cli.commands import (
     emit_json,
     home,
     open_ledger,
+    printable,
     say,
     signer,
     write_witnesses,
@@ -66,7 +67,10 @@ def ingest_paths(
                 partial=partial,
             )
         except InputError as exc:
-            outcome = Outcome(file=str(path), status="rejected", format=fmt, error=str(exc))
+            # Messages quote artifact text (a JSON key in a path, a value):
+            # one line, its controls escaped, in --json output as on stderr.
+            error = printable(str(exc))
+            outcome = Outcome(file=str(path), status="rejected", format=fmt, error=error)
             exit_code = 2
         except TrailsealError:
             raise

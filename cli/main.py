@@ -27,12 +27,24 @@ class _Group(typer.core.TyperGroup):
         except TrailsealError as exc:
             if commands.state.verbose:
                 # Tracebacks show code and messages, never local variables.
-                traceback.print_exception(exc)
-            typer.echo(f"error: {exc}", err=True)
+                text = "".join(traceback.format_exception(exc))
+                typer.echo(commands.printable_lines(text), err=True, nl=False)
+            commands.say(f"error: {exc}")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("interrupted; nothing of the current batch was written", err=True)
             raise typer.Exit(130) from None
+
+
+class _Formatter(logging.Formatter):
+    """Log lines quote file names and artifact text: their control characters
+    are escaped, so they cannot forge a line or act on the terminal."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return commands.printable(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return commands.printable_lines(super().formatException(ei))
 
 
 app = typer.Typer(
@@ -60,7 +72,9 @@ def main(
         level = logging.INFO if verbose == 1 else logging.DEBUG
     if quiet:
         level = logging.ERROR
-    logging.basicConfig(level=level, format="trailseal: %(levelname)s: %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Formatter("trailseal: %(levelname)s: %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     commands.state.verbose = verbose
 
 

@@ -400,3 +400,48 @@ def test_nul_in_a_rule_id_or_path_on_postgresql(
     path.write_text(json.dumps(log), encoding="utf-8")
     out = run("ingest", "--db", pg_url, path)
     assert out.exit_code == 0, out.stderr
+
+
+def _raw_controls(text: str) -> set[str]:
+    """Characters a terminal or a line splitter could act on: every one not
+    printable, line breaks between records aside."""
+    return {c for c in text.replace("\n", "") if not c.isprintable()}
+
+
+def test_json_output_escapes_every_control_and_keeps_the_text(
+    run: Callable[..., Result], tmp_path: Path
+):
+    # json.dumps escapes only C0 controls: CSI (U+009B), NEL, the line and
+    # paragraph separators and bidi overrides passed through raw.
+    hostile = "a\u009b2J\u0085b\u2028FAKE: recorded\u2029\u202eexe\u200f\x7f\U000e0041"
+    result = {
+        "ruleId": f"rule{hostile}",
+        "message": {"text": hostile},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": f"src/{hostile}.py"}}}],
+    }
+    log = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "t"}}, "results": [result]}]}
+    path = tmp_path / "hostile.sarif"
+    path.write_text(json.dumps(log), encoding="utf-8")
+    out = run("ingest", "--json", path)
+    assert out.exit_code == 0, out.stderr
+    for args in (["findings", "--json"], ["log", "--json"], ["findings"], ["log"]):
+        shown = run(*args)
+        assert shown.exit_code == 0, (args, shown.stderr)
+        assert not _raw_controls(shown.stdout), (args, _raw_controls(shown.stdout))
+        assert not _raw_controls(shown.stderr), (args, _raw_controls(shown.stderr))
+    finding = json.loads(run("findings", "--json").stdout.splitlines()[0])
+    assert hostile in json.dumps(finding, ensure_ascii=False)
+
+
+def test_artifact_text_in_an_error_is_escaped(run: Callable[..., Result], tmp_path: Path):
+    # The JSON path in the message quotes an object key from the file.
+    path = tmp_path / "broken.json"
+    path.write_bytes(
+        b'{"version": "1", "results": [{"check_id": "x", '
+        b'"\\u001b[31mKEY\\r\\nerror: forged\\u2028": {x}]}'
+    )
+    out = run("ingest", "--json", path)
+    assert out.exit_code == 2
+    assert not _raw_controls(out.stdout) and not _raw_controls(out.stderr), out.stderr
+    assert out.stderr.count("\n") == 1 and "\\x1b[31mKEY" in out.stderr
+    assert "\\x1b[31mKEY" in json.loads(out.stdout)["error"]
