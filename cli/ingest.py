@@ -52,6 +52,7 @@ def ingest_paths(
     ci = ci_from_env(os.environ)
     if overrides:
         ci = ci.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    _check_unicode(ci.model_dump(), overrides or {}, category)
     exit_code = 0
     for path in paths:
         try:
@@ -84,6 +85,42 @@ def ingest_paths(
             exit_code = 2
         _report(outcome, json_output)
     return exit_code
+
+
+_OPTIONS = {
+    "repository": "--repo",
+    "commit": "--commit",
+    "branch": "--branch",
+    "run_url": "--run-url",
+}
+
+
+def _check_unicode(
+    ci: dict[str, Any], overrides: dict[str, str | None], category: str | None
+) -> None:
+    """Refuse provenance that cannot be recorded: arguments and environment
+    variables that are not valid UTF-8 reach Python as lone surrogates."""
+    from ledger.errors import InputError
+
+    given = {name for name, value in overrides.items() if value is not None}
+    values = [(_OPTIONS[name], overrides[name]) for name in given if name in _OPTIONS]
+    values += [
+        (f"the CI {name} (from the environment)", ci[name]) for name in ci if name not in given
+    ]
+    values.append(("--category", category))
+    for source, value in values:
+        if isinstance(value, str) and not _encodable(value):
+            raise InputError(
+                f"{source} is not valid UTF-8 text ({printable(value)[:200]}); nothing was recorded"
+            )
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _report(outcome: Any, json_output: bool) -> None:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger import canonical
+from ledger.canonical import CanonicalizationError
 from ledger.errors import InputError
 from ledger.ingest import registry
 from ledger.ingest.base import RunInfo
@@ -190,7 +191,10 @@ def _record(
     if not stream.runs:
         raise InputError(f"{outcome.file}: the artifact describes no tool run")
     repository = ci.repository
-    scopes = [scope_of(repository, run) for run in stream.runs]
+    try:
+        scopes = [scope_of(repository, run) for run in stream.runs]
+    except CanonicalizationError as exc:
+        raise _unrecordable(outcome.file, "a run's tool name or category", exc) from None
     counts: dict[str, int] = defaultdict(int)
     occurrences = _Occurrences()
     try:
@@ -215,16 +219,20 @@ def _record(
                     event = "reopened"
                 else:
                     event = "seen"
-                batch.append(
-                    "finding",
-                    {
-                        "scope": scope,
-                        "identity": ident,
-                        "artifact": sha256,
-                        "event": event,
-                        "finding": finding,
-                    },
-                )
+                try:
+                    batch.append(
+                        "finding",
+                        {
+                            "scope": scope,
+                            "identity": ident,
+                            "artifact": sha256,
+                            "event": event,
+                            "finding": finding,
+                        },
+                    )
+                except CanonicalizationError as exc:
+                    where = f"result {outcome.results + 1}"
+                    raise _unrecordable(outcome.file, where, exc) from None
                 counts[event] += 1
                 outcome.results += 1
                 # 3.35.3: a rejected suppression leaves the result unsuppressed.
@@ -319,6 +327,18 @@ def _record(
     outcome.counts = dict(counts)
     log.info("recorded %s: %d results, %d entries", sha256[:16], outcome.results, outcome.entries)
     return outcome
+
+
+def _unrecordable(name: str, where: str, exc: CanonicalizationError) -> InputError:
+    """The error for artifact text with no exact JSON form, naming file and place."""
+    if "surrogates" in str(exc):
+        problem = (
+            "holds text that is not valid Unicode (a lone UTF-16 surrogate, written "
+            "as an escape such as \\ud800); the scanner's output is corrupt"
+        )
+    else:
+        problem = f"cannot be recorded exactly ({exc})"
+    return InputError(f"{name} at {where}: {problem}. Nothing of the file was written.")
 
 
 def _suppression(value: dict[str, Any]) -> dict[str, Any]:

@@ -131,6 +131,13 @@ def _huge_integer(path: Path) -> str:
     return "more than 4300 digits"
 
 
+def _lone_surrogate_tool(path: Path) -> str:
+    # A valid JSON escape, but no Unicode text: it cannot be stored as UTF-8.
+    record = {"tool": "custom\ud800check", "rule_id": "C1", "severity": "high", "title": "t"}
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    return "lone UTF-16 surrogate"
+
+
 def _sarif_draft(path: Path) -> str:
     path.write_bytes((FIXTURES / "sarif_version_2_0_draft.sarif").read_bytes())
     return "2.1.0"
@@ -153,6 +160,7 @@ BAD_INPUTS: dict[str, tuple[str, Callable[[Path], str]]] = {
     "binary": ("scan.json", _binary),
     "sarif-2.0-draft": ("draft.sarif", _sarif_draft),
     "huge-integer": ("bignum.sarif", _huge_integer),
+    "lone-surrogate-tool": ("findings.jsonl", _lone_surrogate_tool),
 }
 
 # Where the problem is, for the classes where it has a place inside the file.
@@ -166,6 +174,7 @@ PLACES = {
     "json-lines-as-json": "line 2",
     "sarif-2.0-draft": "$.version",
     "huge-integer": "byte ",
+    "lone-surrogate-tool": "a run's tool name",
 }
 PLACE_MISSING: dict[str, str] = {}
 
@@ -445,3 +454,25 @@ def test_artifact_text_in_an_error_is_escaped(run: Callable[..., Result], tmp_pa
     assert not _raw_controls(out.stdout) and not _raw_controls(out.stderr), out.stderr
     assert out.stderr.count("\n") == 1 and "\\x1b[31mKEY" in out.stderr
     assert "\\x1b[31mKEY" in json.loads(out.stdout)["error"]
+
+
+@pytest.mark.parametrize("source", ["--repo", "--category", "GITHUB_REPOSITORY"])
+def test_provenance_that_is_not_utf8_is_refused_up_front(
+    run: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+):
+    # Arguments and variables that are not UTF-8 reach Python as lone surrogates.
+    value = "acme/\udcff\udcfe"
+    args: list[str | Path] = ["ingest", "--json", GOOD]
+    if source.startswith("--"):
+        args[1:1] = [source, value]
+    else:
+        monkeypatch.setenv("GITHUB_ACTIONS", "true")
+        monkeypatch.setenv(source, value)
+    out = run(*args)
+    assert out.exit_code == 2, (out.stdout, out.stderr, out.exception)
+    expected = source if source.startswith("--") else "repository (from the environment)"
+    assert expected in out.stderr and "not valid UTF-8" in out.stderr
+    assert "Traceback" not in out.stderr and not _raw_controls(out.stderr)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    entries = [json.loads(line) for line in run("log", "--json").stdout.splitlines()]
+    assert not [e for e in entries if e["kind"] in ("artifact", "finding")]
