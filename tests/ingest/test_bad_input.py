@@ -206,3 +206,10 @@ def test_reader_process_ends_when_the_ingest_is_killed(tmp_path):
         os.kill(pid, signal.SIGKILL)
         pytest.fail("the reader process outlived the killed ingest")
     assert "Traceback" not in err.read_text()
+
+
+def test_xml_with_an_unknown_encoding(tmp_path, options):
+    path = tmp_path / "zap.xml"
+    body = (FIXTURES / "zap_traditional_one_alert_two_instances.xml").read_text().split("\n", 1)[1]
+    path.write_text('<?xml version="1.0" encoding="x-unknown"?>\n' + body, encoding="utf-8")
+    assert "unknown encoding" in _fails(path, options)

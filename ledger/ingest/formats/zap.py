@@ -98,7 +98,7 @@ def _xml_version(path: Path) -> str | None:
         for _event, element in SafeET.iterparse(str(path), events=("start",)):
             version = element.get("version")
             return version if isinstance(version, str) else None
-    except (SafeET.ParseError, DefusedXmlException) as exc:
+    except (SafeET.ParseError, DefusedXmlException, LookupError) as exc:
         raise _xml_error(path, exc) from exc
     return None
 
@@ -111,6 +111,8 @@ def _xml_error(path: Path, exc: Exception) -> Exception:
             f"the XML declares entities or a DTD ({type(exc).__name__}); refused, since "
             "ZAP reports have none and they can expand without bound.",
         )
+    if isinstance(exc, LookupError):  # expat asked for a codec Python does not have
+        return fail(path, "line 1", f"the XML declaration names an unknown encoding ({exc}).")
     position = getattr(exc, "position", None)
     where = f"line {position[0]}, column {position[1] + 1}" if position else None
     return fail(path, where, f"malformed XML ({exc}).")
@@ -135,7 +137,7 @@ def _xml_findings(path: Path, report: Report) -> Iterator[tuple[int, Finding]]:
             element.clear()
             for finding in _alert(alert, sanitizer):
                 yield 0, finding
-    except (SafeET.ParseError, DefusedXmlException) as exc:
+    except (SafeET.ParseError, DefusedXmlException, LookupError) as exc:
         raise _xml_error(path, exc) from exc
     report.warnings.extend(sanitizer.warnings())
 
