@@ -16,6 +16,7 @@ import ijson
 
 from ledger.ingest.base import Limits, ReadOptions, Report, RunInfo
 from ledger.ingest.formats._common import (
+    BUF_SIZE,
     SECRET_CWES,
     Sanitizer,
     cwe_ids,
@@ -48,7 +49,9 @@ class BanditReader:
         prescan(path)
         with open_json(path) as stream:
             try:
-                errors = list(ijson.items(stream, "errors.item", use_float=False))
+                errors = list(
+                    ijson.items(stream, "errors.item", use_float=False, buf_size=BUF_SIZE)
+                )
             except ijson.JSONError as exc:
                 raise json_error(path, exc) from None
         warnings = []

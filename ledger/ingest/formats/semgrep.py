@@ -17,6 +17,7 @@ import ijson
 
 from ledger.ingest.base import Limits, ReadOptions, Report, RunInfo
 from ledger.ingest.formats._common import (
+    BUF_SIZE,
     Sanitizer,
     cwe_ids,
     head_text,
@@ -67,13 +68,13 @@ class SemgrepReader:
     def read(self, path: Path, options: ReadOptions) -> Report:
         prescan(path)
         with open_json(path) as stream:
-            version = next(ijson.items(stream, "version"), None)
+            version = next(ijson.items(stream, "version", buf_size=BUF_SIZE), None)
         with open_json(path) as stream:
-            errors = list(ijson.items(stream, "errors.item", use_float=False))
+            errors = list(ijson.items(stream, "errors.item", use_float=False, buf_size=BUF_SIZE))
         with open_json(path) as stream:
             fingerprints = [
                 fp
-                for fp in ijson.items(stream, "results.item.extra.fingerprint")
+                for fp in ijson.items(stream, "results.item.extra.fingerprint", buf_size=BUF_SIZE)
                 if isinstance(fp, str)
             ]
         # An error, or a warning that names a file (a syntax error that made
