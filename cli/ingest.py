@@ -42,7 +42,7 @@ def ingest_paths(
     rejected.
     """
     from ledger.errors import InputError, TrailsealError
-    from ledger.ingest.ci import ci_from_env
+    from ledger.ingest.ci import ci_from_env, given_run_url
     from ledger.ingest.pipeline import Outcome, ingest_file
     from ledger.keys import load_redaction_key
 
@@ -51,7 +51,10 @@ def ingest_paths(
     redaction_key = load_redaction_key(home() / "redaction.key")
     ci = ci_from_env(os.environ)
     if overrides:
-        ci = ci.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+        update = {k: v for k, v in overrides.items() if v is not None}
+        if "run_url" in update:
+            update["run_url"] = given_run_url(update["run_url"])
+        ci = ci.model_copy(update=update)
     _check_unicode(ci.model_dump(), overrides or {}, category)
     exit_code = 0
     for path in paths:

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
+from ledger.errors import InputError
 from schemas.artifact import CIContext
 
 _MAX = 1024
@@ -87,6 +88,17 @@ def _safe_url(url: str | None) -> str | None:
     except ValueError:  # a bracket that is no IPv6 address, a port out of range
         return None
     return parts.geturl()
+
+
+def given_run_url(url: str) -> str:
+    """A run URL given on the command line, stripped of any user information.
+
+    The refusal does not quote the URL: it may hold a token.
+    """
+    safe = _safe_url(url)
+    if safe is None:
+        raise InputError("--run-url: not an absolute http or https URL")
+    return safe
 
 
 def _github(env: Mapping[str, str]) -> CIContext:

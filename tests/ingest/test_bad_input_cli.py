@@ -476,3 +476,17 @@ def test_provenance_that_is_not_utf8_is_refused_up_front(
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     entries = [json.loads(line) for line in run("log", "--json").stdout.splitlines()]
     assert not [e for e in entries if e["kind"] in ("artifact", "finding")]
+
+
+def test_run_url_option_loses_its_credentials(run: Callable[..., Result], tmp_path: Path):
+    out = run("ingest", "--run-url", "https://bot:t0ken@ci.example.com/runs/7", GOOD)
+    assert out.exit_code == 0, out.stderr
+    url = f"sqlite:///{tmp_path / '.trailseal' / 'ledger.db'}"
+    assert "t0ken" not in repr(_tables(url))
+    shown = run("log", "--json").stdout
+    assert '"run_url": "https://ci.example.com/runs/7"' in shown
+
+    refused = run("ingest", "--run-url", "ftp://bot:t0ken@ci.example.com/x", OTHER_GOOD)
+    assert refused.exit_code == 2
+    assert "--run-url" in refused.stderr and "t0ken" not in refused.stderr
+    assert len(_tables(url)["entries"]) == 14
