@@ -32,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger import canonical
 from ledger.canonical import CanonicalizationError
@@ -85,7 +85,20 @@ class _Duplicate(Exception):
         self.seq = seq
 
 
-def file_digest(path: Path) -> tuple[str, int]:
+class FileDigest(NamedTuple):
+    """What was hashed: the digest, the size, and the file's stat stamp then."""
+
+    sha256: str
+    size: int
+    stamp: tuple[int, ...]
+
+
+def _stamp(st: os.stat_result) -> tuple[int, ...]:
+    """Device, inode, size, modification and change times: any write changes one."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def file_digest(path: Path) -> FileDigest:
     """SHA-256 and size of a file's raw bytes, read in chunks."""
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not an artifact file")
@@ -104,11 +117,26 @@ def file_digest(path: Path) -> tuple[str, int]:
             while chunk := handle.read(_HASH_CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
+            stamp = _stamp(os.fstat(fd))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read: {exc.strerror}") from None
-    return digest.hexdigest(), size
+    return FileDigest(digest.hexdigest(), size, stamp)
+
+
+def _check_unchanged(path: Path, name: str, digest: FileDigest) -> None:
+    """Refuse a file that was written to, or replaced, after it was hashed: what
+    was read might not be what the recorded digest stands for."""
+    try:
+        same = _stamp(os.stat(path)) == digest.stamp
+    except OSError:
+        same = False
+    if not same:
+        raise InputError(
+            f"{name}: the file changed while it was being read (a scanner still writing "
+            "it?); nothing of it was written. Ingest it once it is complete."
+        )
 
 
 def scope_of(repository: str | None, run: RunInfo) -> dict[str, Any]:
@@ -157,11 +185,11 @@ def ingest_file(
     """
     name = display_name or str(path)
     outcome = Outcome(file=name, status="rejected")
-    sha256, size = file_digest(path)
-    outcome.sha256 = sha256
+    digest = file_digest(path)
+    outcome.sha256 = digest.sha256
     reader = registry.get_reader(fmt) if fmt else registry.detect_format(path)
     outcome.format = reader.name
-    stream = open_stream(reader.name, path, redaction_key, repo_root, size)
+    stream = open_stream(reader.name, path, redaction_key, repo_root, digest.size)
     if category is not None or partial:
         stream.runs = [
             dataclasses.replace(
@@ -172,7 +200,7 @@ def ingest_file(
             for run in stream.runs
         ]
     try:
-        return _record(ledger, signer, stream, outcome, sha256, size, ci, clock, on_batch)
+        return _record(ledger, signer, stream, outcome, path, digest, ci, clock, on_batch)
     finally:
         stream.close()
 
@@ -182,14 +210,15 @@ def _record(
     signer: NoteSigner,
     stream: Stream,
     outcome: Outcome,
-    sha256: str,
-    size: int,
+    path: Path,
+    digest: FileDigest,
     ci: CIContext,
     clock: Clock,
     on_batch: Callable[[int, int], None] | None,
 ) -> Outcome:
     if not stream.runs:
         raise InputError(f"{outcome.file}: the artifact describes no tool run")
+    sha256, size = digest.sha256, digest.size
     repository = ci.repository
     try:
         scopes = [scope_of(repository, run) for run in stream.runs]
@@ -274,6 +303,9 @@ def _record(
                         },
                     )
                     counts["fixed"] += 1
+
+            # Every result has been read: the bytes read must be those hashed.
+            _check_unchanged(path, outcome.file, digest)
 
             # (6) the artifact itself, with what this batch did.
             runs = stream.runs

@@ -538,3 +538,32 @@ def test_the_findings_table_is_what_the_cli_reports(
     statuses = Counter((r["status"], r["acceptance"]) for r in reported)
     assert statuses == {("open", "none"): 18, ("fixed", "pending"): 1}
     runner.verify()
+
+
+@pytest.mark.parametrize("size", ["small", "forked"])
+def test_a_file_written_while_it_is_read_is_refused(
+    runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: str
+):
+    # The scanner is still appending when the results are read: the bytes
+    # read are not those hashed, so nothing may be recorded.
+    from ledger.errors import InputError
+    from ledger.ingest import parallel, pipeline
+
+    count = 10_000 if size == "forked" else 2
+    results = [res("A", f"src/m{i}.py", f"eval(x{i})") for i in range(count)]
+    path = tmp_path / "growing.sarif"
+    path.write_text(json.dumps(sarif_log(results)), encoding="utf-8")
+    assert (path.stat().st_size >= parallel.PARALLEL_FROM_BYTES) == (size == "forked")
+    opened = pipeline.open_stream
+
+    def open_then_append(*args: Any) -> Any:
+        stream = opened(*args)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write("\n")
+        return stream
+
+    monkeypatch.setattr(pipeline, "open_stream", open_then_append)
+    before = runner.ledger.head()
+    with pytest.raises(InputError, match="changed while it was being read"):
+        runner.ingest(path)
+    assert runner.ledger.head() == before
