@@ -58,7 +58,9 @@ def detect_format(path: Path) -> FormatReader:
         if reader.detect(head):
             return reader
     text = head_text(head)
-    if not text:
+    if not head.strip():
+        hint = "it holds only whitespace"
+    elif not text:
         hint = "it is not UTF-8 or UTF-16/32 text with a byte order mark"
     elif text[0] not in "{[<":
         hint = "it does not start like JSON or XML"

@@ -138,6 +138,21 @@ def _lone_surrogate_tool(path: Path) -> str:
     return "lone UTF-16 surrogate"
 
 
+def _lone_surrogate_in_sarif(path: Path) -> str:
+    # A pair on line 2 is a valid emoji; the low surrogate alone on line 3 is not.
+    path.write_text(
+        '{"version": "2.1.0",\n"runs": [{"tool": {"driver": {"name": "T\\ud83d\\ude00"}},\n'
+        '"results": [{"ruleId": "R\\udc00", "message": {"text": "m"}}]}]}\n',
+        encoding="utf-8",
+    )
+    return "lone UTF-16 surrogate"
+
+
+def _whitespace(path: Path) -> str:
+    path.write_bytes(b"  \n\t\n   ")
+    return "only whitespace"
+
+
 def _sarif_draft(path: Path) -> str:
     path.write_bytes((FIXTURES / "sarif_version_2_0_draft.sarif").read_bytes())
     return "2.1.0"
@@ -161,6 +176,8 @@ BAD_INPUTS: dict[str, tuple[str, Callable[[Path], str]]] = {
     "sarif-2.0-draft": ("draft.sarif", _sarif_draft),
     "huge-integer": ("bignum.sarif", _huge_integer),
     "lone-surrogate-tool": ("findings.jsonl", _lone_surrogate_tool),
+    "lone-surrogate-sarif": ("escaped.sarif", _lone_surrogate_in_sarif),
+    "whitespace": ("blank.sarif", _whitespace),
 }
 
 # Where the problem is, for the classes where it has a place inside the file.
@@ -175,6 +192,7 @@ PLACES = {
     "sarif-2.0-draft": "$.version",
     "huge-integer": "byte ",
     "lone-surrogate-tool": "a run's tool name",
+    "lone-surrogate-sarif": "line 3",
 }
 PLACE_MISSING: dict[str, str] = {}
 

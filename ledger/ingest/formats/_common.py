@@ -347,6 +347,28 @@ def _first_invalid_utf8(path: Path) -> str | None:
     return None
 
 
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+"""An escaped high surrogate with no low one after it, or a low one alone."""
+
+
+def _lone_surrogate(path: Path) -> str | None:
+    """'line L' of the first escaped lone surrogate, for files of moderate size."""
+    try:
+        if path.stat().st_size > _SCAN_LIMIT:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    found = _LONE_SURROGATE.search(data)
+    if found is None:
+        return None
+    line = data.count(b"\n", 0, found.start()) + 1
+    return f"line {line}"
+
+
 def _second_value(path: Path) -> str | None:
     """'line L' where a second JSON value starts, for files of moderate size."""
     try:
@@ -364,9 +386,19 @@ def _second_value(path: Path) -> str | None:
 def json_error(path: Path, exc: Exception) -> InputError:
     """Turn a parser failure into a message with place and likely cause."""
     if isinstance(exc, UnicodeDecodeError):
+        utf8 = _encoding_of(path) in ("utf-8", "utf-8-sig")
+        place = _first_invalid_utf8(path) if utf8 else f"byte {exc.start}"
+        if place is None:
+            # The bytes are UTF-8; a string's escape decoded to a lone surrogate.
+            return fail(
+                path,
+                _lone_surrogate(path),
+                "holds a string with a lone UTF-16 surrogate escape (such as \\ud800), "
+                "which is not valid Unicode; the scanner's output is corrupt.",
+            )
         return fail(
             path,
-            f"byte {exc.start}",
+            place,
             "is not valid UTF-8 text; re-encode the report as UTF-8 (or UTF-16 with a BOM).",
         )
     detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
