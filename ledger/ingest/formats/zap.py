@@ -121,10 +121,24 @@ def _xml_error(path: Path, exc: Exception) -> Exception:
 
 def _xml_findings(path: Path, report: Report) -> Iterator[tuple[int, Finding]]:
     sanitizer = Sanitizer()
+    # Open elements from the root down. Each element is detached from its
+    # parent once read, so memory holds one alert, not the whole document.
+    open_elements: list[Any] = []
+    in_alert = 0
     try:
-        for _event, element in SafeET.iterparse(str(path), events=("end",)):
-            if element.tag != "alertitem":
+        for event, element in SafeET.iterparse(str(path), events=("start", "end")):
+            if event == "start":
+                open_elements.append(element)
+                in_alert += element.tag == "alertitem"
                 continue
+            open_elements.pop()
+            if element.tag != "alertitem":
+                if not in_alert and open_elements:
+                    open_elements[-1].remove(element)
+                continue
+            in_alert -= 1
+            if open_elements:
+                open_elements[-1].remove(element)
             alert: dict[str, Any] = {}
             for child in element:
                 if child.tag == "instances":
@@ -135,7 +149,6 @@ def _xml_findings(path: Path, report: Report) -> Iterator[tuple[int, Finding]]:
                     ]
                 else:
                     alert[child.tag] = child.text or ""
-            element.clear()
             for finding in _alert(alert, sanitizer):
                 yield 0, finding
     except (SafeET.ParseError, DefusedXmlException, LookupError) as exc:
