@@ -127,12 +127,6 @@ class _Utf8Stream:
         self.close()
 
 
-BUF_SIZE = 1 << 20
-"""Bytes the streaming JSON parser reads at a time. ijson's default (64 KiB)
-makes a long string cost time quadratic in its length, since the partial
-token is carried over and re-read on every read: a 40 MB string took seconds
-per pass at 64 KiB and a quarter of a second at 1 MiB."""
-
 MAX_DIGITS = 4300
 """Longest run of digits a JSON document may hold: Python refuses to convert
 longer integers (``sys.get_int_max_str_digits``), and ijson's C parser then
@@ -244,7 +238,7 @@ def prescan(path: Path, on_event: Callable[[str, Any, int], None] | None = None)
     limit = Limits.DEPTH
     with open_json(path) as stream:
         try:
-            for event, value in ijson.basic_parse(stream, use_float=False, buf_size=BUF_SIZE):
+            for event, value in ijson.basic_parse(stream, use_float=False):
                 if event in ("start_map", "start_array"):
                     depth += 1
                     if depth > limit:
@@ -452,9 +446,7 @@ def stream_objects(
     sanitizer = Sanitizer()
     with open_json(path) as stream:
         try:
-            for index, item in enumerate(
-                ijson.items(stream, prefix, use_float=False, buf_size=BUF_SIZE)
-            ):
+            for index, item in enumerate(ijson.items(stream, prefix, use_float=False)):
                 if not isinstance(item, dict):
                     raise fail(path, where(index), f"{what} must be a JSON object.")
                 finding = build(item, sanitizer)

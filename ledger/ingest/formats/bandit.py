@@ -16,7 +16,6 @@ import ijson
 
 from ledger.ingest.base import Limits, ReadOptions, Report, RunInfo
 from ledger.ingest.formats._common import (
-    BUF_SIZE,
     SECRET_CWES,
     Sanitizer,
     cwe_ids,
@@ -49,9 +48,7 @@ class BanditReader:
         prescan(path)
         with open_json(path) as stream:
             try:
-                errors = list(
-                    ijson.items(stream, "errors.item", use_float=False, buf_size=BUF_SIZE)
-                )
+                errors = list(ijson.items(stream, "errors.item", use_float=False))
             except ijson.JSONError as exc:
                 raise json_error(path, exc) from None
         warnings = []

@@ -23,7 +23,6 @@ import ijson
 
 from ledger.ingest.base import Limits, ReadOptions, Report, RunInfo
 from ledger.ingest.formats._common import (
-    BUF_SIZE,
     Sanitizer,
     fail,
     head_text,
@@ -55,7 +54,7 @@ class GitleaksReader:
     def read(self, path: Path, options: ReadOptions) -> Report:
         prescan(path)
         with open_json(path) as stream:
-            first = next(ijson.basic_parse(stream, buf_size=BUF_SIZE), ("", None))
+            first = next(ijson.basic_parse(stream), ("", None))
         if first[0] != "start_array":
             raise fail(path, "$", "a Gitleaks report is a JSON array of findings.")
         report = Report(format=self.name, runs=[RunInfo(tool="gitleaks")], findings=iter(()))
@@ -67,9 +66,7 @@ def _findings(path: Path, options: ReadOptions, report: Report) -> Iterator[tupl
     sanitizer = Sanitizer()
     with open_json(path) as stream:
         try:
-            for index, leak in enumerate(
-                ijson.items(stream, "item", use_float=False, buf_size=BUF_SIZE)
-            ):
+            for index, leak in enumerate(ijson.items(stream, "item", use_float=False)):
                 if not isinstance(leak, dict):
                     raise fail(path, f"$[{index}]", "a Gitleaks finding must be a JSON object.")
                 if "RuleID" in leak:

@@ -30,7 +30,6 @@ from ijson.common import ObjectBuilder
 
 from ledger.ingest.base import Limits, ReadOptions, Report, RunInfo
 from ledger.ingest.formats._common import (
-    BUF_SIZE,
     Sanitizer,
     cwe_ids,
     fail,
@@ -181,7 +180,7 @@ def _scan(path: Path) -> _Scan:
 
     with open_json(path) as stream:
         try:
-            for event, value in ijson.basic_parse(stream, use_float=False, buf_size=BUF_SIZE):
+            for event, value in ijson.basic_parse(stream, use_float=False):
                 # Most events are inside results: handle them first and cheaply.
                 if in_results:
                     if event == "start_map" or event == "start_array":  # noqa: PLR1714
@@ -529,9 +528,7 @@ def _results(
     position = 0
     with open_json(path) as stream:
         try:
-            for result in ijson.items(
-                stream, "runs.item.results.item", use_float=False, buf_size=BUF_SIZE
-            ):
+            for result in ijson.items(stream, "runs.item.results.item", use_float=False):
                 while remaining == 0 and run_index + 1 < len(runs):
                     run_index += 1
                     remaining = runs[run_index].results

@@ -17,7 +17,6 @@ import ijson
 
 from ledger.ingest.base import Limits, ReadOptions, Report, RunInfo
 from ledger.ingest.formats._common import (
-    BUF_SIZE,
     Sanitizer,
     cwe_ids,
     head_text,
@@ -68,13 +67,13 @@ class SemgrepReader:
     def read(self, path: Path, options: ReadOptions) -> Report:
         prescan(path)
         with open_json(path) as stream:
-            version = next(ijson.items(stream, "version", buf_size=BUF_SIZE), None)
+            version = next(ijson.items(stream, "version"), None)
         with open_json(path) as stream:
-            errors = list(ijson.items(stream, "errors.item", use_float=False, buf_size=BUF_SIZE))
+            errors = list(ijson.items(stream, "errors.item", use_float=False))
         with open_json(path) as stream:
             fingerprints = [
                 fp
-                for fp in ijson.items(stream, "results.item.extra.fingerprint", buf_size=BUF_SIZE)
+                for fp in ijson.items(stream, "results.item.extra.fingerprint")
                 if isinstance(fp, str)
             ]
         # An error, or a warning that names a file (a syntax error that made

@@ -37,7 +37,6 @@ import ijson
 
 from ledger.ingest.base import Limits, ReadOptions, Report, RunInfo
 from ledger.ingest.formats._common import (
-    BUF_SIZE,
     Sanitizer,
     cwe_ids,
     fail,
@@ -89,7 +88,7 @@ class TrivyReader:
                 ]
             else:
                 with open_json(path) as stream:
-                    schema = next(ijson.items(stream, "SchemaVersion", buf_size=BUF_SIZE), None)
+                    schema = next(ijson.items(stream, "SchemaVersion"), None)
                 if schema != 2:
                     raise fail(
                         path,
@@ -99,16 +98,14 @@ class TrivyReader:
                     )
                 sources = [_Source("Results.item", "$.Results", False)]
         with open_json(path) as stream:
-            version = next(ijson.items(stream, "Trivy.Version", buf_size=BUF_SIZE), None)
+            version = next(ijson.items(stream, "Trivy.Version"), None)
         fingerprints: list[str] = []
         for source in sources:
             results = f"{source.prefix}.Results.item" if source.resources else source.prefix
             with open_json(path) as stream:
                 fingerprints.extend(
                     fp
-                    for fp in ijson.items(
-                        stream, f"{results}.Vulnerabilities.item.Fingerprint", buf_size=BUF_SIZE
-                    )
+                    for fp in ijson.items(stream, f"{results}.Vulnerabilities.item.Fingerprint")
                     if isinstance(fp, str)
                 )
         run = RunInfo(
@@ -153,7 +150,7 @@ def _findings(
     for source in sources:
         with open_json(path) as stream:
             try:
-                items = ijson.items(stream, source.prefix, use_float=False, buf_size=BUF_SIZE)
+                items = ijson.items(stream, source.prefix, use_float=False)
                 for index, item in enumerate(items):
                     where = f"{source.where}[{index}]"
                     if not isinstance(item, dict):

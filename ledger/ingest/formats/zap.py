@@ -23,7 +23,6 @@ from defusedxml import DefusedXmlException
 
 from ledger.ingest.base import Limits, ReadOptions, Report, RunInfo
 from ledger.ingest.formats._common import (
-    BUF_SIZE,
     Sanitizer,
     check_file,
     cwe_ids,
@@ -67,7 +66,7 @@ class ZapReader:
         else:
             prescan(path)
             with open_json(path) as stream:
-                version = next(ijson.items(stream, "@version", buf_size=BUF_SIZE), None)
+                version = next(ijson.items(stream, "@version"), None)
             report.findings = _json_findings(path, report)
         report.runs.append(
             RunInfo(
@@ -83,7 +82,7 @@ def _json_findings(path: Path, report: Report) -> Iterator[tuple[int, Finding]]:
     with open_json(path) as stream:
         try:
             for index, alert in enumerate(
-                ijson.items(stream, "site.item.alerts.item", use_float=False, buf_size=BUF_SIZE)
+                ijson.items(stream, "site.item.alerts.item", use_float=False)
             ):
                 if not isinstance(alert, dict):
                     raise fail(path, f"alert {index}", "an alert must be a JSON object.")
