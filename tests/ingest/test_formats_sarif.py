@@ -219,3 +219,21 @@ def test_cwe_from_relationships_to_a_cwe_taxonomy(options, tmp_path):
     strcpy, pattern = (f for _, f in findings)
     assert strcpy.cwe == ["CWE-120"] and strcpy.title == "Does not check for overflows"
     assert pattern.title == "[a-z]{3} used"
+
+
+def test_results_after_a_long_string_are_read_whole(options, tmp_path):
+    # Reads grow while inside a quote-free stretch (a 5 MB message), then
+    # shrink again: every result around it must come through intact.
+    results = [
+        {"ruleId": "R1", "message": {"text": "first"}},
+        {"ruleId": "R2", "message": {"text": "y" * 5_000_000}},
+        *({"ruleId": f"R{i}", "message": {"text": f"m{i}"}} for i in range(3, 2000)),
+    ]
+    log = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "T"}}, "results": results}]}
+    path = tmp_path / "long.sarif"
+    path.write_text(json.dumps(log), encoding="utf-8")
+    report, findings = read_all(path, options)
+    assert [f.rule_id for _, f in findings] == [f"R{i}" for i in range(1, 2000)]
+    assert findings[1][1].message.startswith("yyyy") and len(findings[1][1].message) < 40_000
+    assert findings[-1][1].message == "m1999"
+    assert any("truncated" in w for w in report.warnings)
