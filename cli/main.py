@@ -6,6 +6,7 @@ its functions, so ``trailseal --help`` starts instantly.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import traceback
@@ -89,5 +90,12 @@ export.register(app)
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    A command allocates millions of short-lived containers (one dict per
+    result, several per entry) and creates few reference cycles, so the
+    cyclic collector's default of a pass every 700 allocations costs more
+    than it frees; a larger first threshold takes about a tenth off ingest.
+    """
+    gc.set_threshold(50_000, 20, 100)
     app()

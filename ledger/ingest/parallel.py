@@ -14,6 +14,7 @@ connections) is closed or flushed from it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import traceback
@@ -125,11 +126,15 @@ def _send_report(
 
 def _child_stream(reader_name: str, path: Path, key: bytes, root: str | None) -> Stream:
     context = multiprocessing.get_context("fork")
+    # Objects that exist now are never collected by the child: its collector
+    # would otherwise walk, and so copy, every page it shares with the parent.
+    gc.freeze()
     receive, send = context.Pipe(duplex=False)
     process = context.Process(
         target=_child, args=(send, receive, reader_name, path, key, root), daemon=True
     )
     process.start()
+    gc.unfreeze()  # the parent collects as before
     send.close()
 
     def close() -> None:
