@@ -152,7 +152,7 @@ def main() -> int:
                 if cleanup:
                     cleanup()
             print(
-                f"{name:<8}append {append:>10,.0f}/s ({append / floor_a:.2f} of floor)   "
+                f"{name:<9}append {append:>10,.0f}/s ({append / floor_a:.2f} of floor)   "
                 f"verify {verify:>10,.0f}/s ({verify / floor_v:.2f} of floor)"
             )
     return 0
