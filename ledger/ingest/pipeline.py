@@ -216,8 +216,6 @@ def _record(
     clock: Clock,
     on_batch: Callable[[int, int], None] | None,
 ) -> Outcome:
-    if not stream.runs:
-        raise InputError(f"{outcome.file}: the artifact describes no tool run")
     sha256, size = digest.sha256, digest.size
     repository = ci.repository
     try:
@@ -310,21 +308,25 @@ def _record(
             # (6) the artifact itself, with what this batch did.
             runs = stream.runs
             tools = sorted({run.tool for run in runs})
+            # A SARIF log may hold no run (the tool found nothing to run, or
+            # failed to start): recorded, as no evidence of a complete scan.
             artifact = Artifact(
                 sha256=sha256,
                 size=size,
                 name=outcome.file,
                 format=outcome.format or "",
-                tool=", ".join(tools),
-                tool_version=runs[0].tool_version,
-                category=runs[0].category,
+                tool=", ".join(tools) or "none",
+                tool_version=runs[0].tool_version if runs else None,
+                category=runs[0].category if runs else None,
                 ci=ci,
-                successful=all(run.successful for run in runs),
-                complete=all(run.complete for run in runs),
+                successful=bool(runs) and all(run.successful for run in runs),
+                complete=bool(runs) and all(run.complete for run in runs),
                 results=outcome.results,
             )
             # Readers may repeat a run's warnings among the report's own.
             warnings = list(stream.warnings)
+            if not runs:
+                warnings.append("the artifact describes no tool run; it closes no finding")
             for run in runs:
                 warnings.extend(w for w in run.warnings if w not in warnings)
             batch.append(

@@ -567,3 +567,24 @@ def test_a_file_written_while_it_is_read_is_refused(
     with pytest.raises(InputError, match="changed while it was being read"):
         runner.ingest(path)
     assert runner.ledger.head() == before
+
+
+@pytest.mark.parametrize("runs", [[], None])
+def test_a_log_without_runs_is_recorded_and_closes_nothing(runner: Runner, runs: Any):
+    # 3.13.4: an empty 'runs' (nothing to run) or null (the tool failed to
+    # start) is valid SARIF; it is evidence of no complete scan.
+    first = runner.ingest(sarif_log([res("A", "src/a.py", "eval(x)")]))
+    assert first.status == "recorded"
+    empty = runner.ingest({"version": "2.1.0", "runs": runs})
+    assert (empty.status, empty.results, empty.entries) == ("recorded", 0, 1)
+    assert any("no tool run" in w for w in empty.warnings)
+    ((kind, body),) = runner.batch(empty)
+    assert kind == "artifact" and body["runs"] == []
+    artifact = body["artifact"]
+    assert (artifact["successful"], artifact["complete"], artifact["tool"]) == (
+        False,
+        False,
+        "none",
+    )
+    assert set(runner.states().values()) == {"open"}
+    assert Verifier(runner.signer.verifier).verify(runner.ledger).ok

@@ -118,6 +118,7 @@ class _Scan:
     version: Any = None
     schema: Any = None
     has_runs: bool = False
+    runs_null: bool = False
     runs: list[_Run] = field(default_factory=list)
     fingerprints: set[str] = field(default_factory=set)
     repeated: set[str] = field(default_factory=set)
@@ -262,7 +263,9 @@ def _scan(path: Path) -> _Scan:
                     elif depth == 3:
                         run_key = value
                 elif depth == 1:
-                    if top_key == "version":
+                    if top_key == "runs" and event == "null":
+                        scan.runs_null = True
+                    elif top_key == "version":
                         scan.version = value
                     elif top_key == "$schema":
                         scan.schema = value
@@ -293,7 +296,10 @@ def _too_deep(path: Path, depth: int) -> Exception:
 def _check_document(path: Path, scan: _Scan) -> list[str]:
     """3.13: a sarifLog is an object with ``version`` "2.1.0" and a ``runs`` array."""
     warnings: list[str] = []
-    if not scan.root_is_map or not scan.has_runs:
+    if scan.root_is_map and scan.runs_null:
+        # 3.13.4: null runs mean the tool failed before it could start a run.
+        warnings.append("the log's 'runs' is null: the tool failed before any run started")
+    elif not scan.root_is_map or not scan.has_runs:
         raise fail(
             path,
             "$",
