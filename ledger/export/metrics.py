@@ -87,14 +87,22 @@ def week_starts(period: Period) -> list[date]:
     return weeks
 
 
-def weekly(findings: Iterable[FindingRow], period: Period) -> list[WeekCounts]:
+def weekly(
+    findings: Iterable[FindingRow], period: Period, as_of: datetime | None = None
+) -> list[WeekCounts]:
     """Open findings by severity at each week's end, and findings opened and fixed in it.
+
+    Weeks that begin after ``as_of`` (the evidence's checkpoint time) are left
+    out: the ledger says nothing of them yet, and repeating today's counts
+    there would show a future that did not happen.
 
     Runs in one pass over the rows plus one over the weeks: each row lands in
     the week of its first sighting and of its fix, and open counts are running
     sums of the two.
     """
     mondays = week_starts(period)
+    if as_of is not None:
+        mondays = mondays[:1] + [m for m in mondays[1:] if start_of(m) <= as_of]
     period_start = start_of(period.start)
     # Week w covers [ends[w-1], ends[w]); the first starts at the period's start.
     ends = [start_of(min(m + timedelta(days=7), period.end + timedelta(days=1))) for m in mondays]

@@ -731,7 +731,7 @@ class _Builder:
     def summary(self) -> None:
         data = self.data
         t = metrics.totals(self.findings, self.runs)
-        weeks = metrics.weekly(self.findings, data.period)
+        weeks = metrics.weekly(self.findings, data.period, data.basis.checkpoint_time)
         stats = metrics.remediation(self.findings, data.config.sla)
         self.add(_heading("Executive summary"))
         fixed_total = t.sla_met + t.sla_breached

@@ -142,6 +142,17 @@ def test_weekly_counts_open_opened_and_fixed() -> None:
     assert sum(weeks[2].open_by_severity.values()) == 4  # c, d, f, g
 
 
+def test_weekly_stops_at_the_evidence_time() -> None:
+    # Evidence drawn on Tuesday of the second week: the third week has no data.
+    as_of = datetime(2025, 1, 14, 9, 0, tzinfo=UTC)
+    weeks = metrics.weekly(FINDINGS, PERIOD, as_of)
+    assert [w.week_start for w in weeks] == [date(2025, 1, 6), date(2025, 1, 13)]
+    assert weeks == metrics.weekly(FINDINGS, PERIOD)[:2]
+    # Before the period even started, the first week still stands alone.
+    early = metrics.weekly(FINDINGS, PERIOD, datetime(2024, 12, 1, tzinfo=UTC))
+    assert [w.week_start for w in early] == [date(2025, 1, 6)]
+
+
 def test_weekly_matches_a_direct_count_on_the_sample() -> None:
     data = sample_report(300)
     weeks = metrics.weekly(data.findings, data.period)
