@@ -110,6 +110,10 @@ def _title(drawing: Drawing, text: str, y: float) -> None:
     drawing.add(String(0, y, text, fontName=BOLD, fontSize=9, fillColor=INK))
 
 
+# Bars no wider than this (points), so a short period does not draw slabs.
+_MAX_BAR = 48.0
+
+
 def _week_label(week: WeekCounts) -> str:
     return week.week_start.strftime("%d %b")
 
@@ -122,7 +126,7 @@ def open_by_severity(weeks: Sequence[WeekCounts], width: float, height: float = 
     top = max((sum(w.open_by_severity.values()) for w in weeks), default=0)
     frame = _Frame(drawing, 30, 16, width - 34, height - 50, top)
     slot = frame.w / max(1, len(weeks))
-    bar = slot * 0.7
+    bar = min(slot * 0.7, _MAX_BAR)
     for i, week in enumerate(weeks):
         base = 0
         for severity in reversed(SEVERITIES):
@@ -152,9 +156,9 @@ def opened_vs_fixed(weeks: Sequence[WeekCounts], width: float, height: float = 1
     top = max((max(w.opened, w.fixed) for w in weeks), default=0)
     frame = _Frame(drawing, 30, 16, width - 34, height - 50, top)
     slot = frame.w / max(1, len(weeks))
-    bar = slot * 0.36
+    bar = min(slot * 0.36, _MAX_BAR / 2)
     for i, week in enumerate(weeks):
-        left = frame.x + slot * i + slot * 0.14
+        left = frame.x + slot * i + (slot - 2 * bar) / 2
         for offset, value, colour in ((0.0, week.opened, OPENED), (bar, week.fixed, FIXED)):
             if value:
                 drawing.add(
