@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -58,6 +59,11 @@ def append(ledger: Ledger, signer: NoteSigner, count: int, offset: int) -> None:
         done += n
 
 
+def _peak_mb() -> float:
+    """This process's peak resident set so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
@@ -77,9 +83,11 @@ def main() -> int:
             _, seconds = timed("append", lambda: append(ledger, signer, args.entries, 0))
             print(f"{'':<44} {args.entries / seconds:8,.0f} entries/s")
             verifier = Verifier(signer.verifier)
+            before = _peak_mb()
             result, seconds = timed("full verify", lambda: verifier.verify(ledger))
             assert result.ok, result.first
             print(f"{'':<44} {args.entries / seconds:8,.0f} entries/s")
+            print(f"{'':<44} peak RSS {_peak_mb():,.0f} MB (before verifying: {before:,.0f} MB)")
             state = Path(tmp) / "state.json"
             verify_state.save(state, result)
             old_note = ledger.head().note

@@ -69,6 +69,9 @@ class Projection:
 
     def __init__(self, load: Loader = _no_rows) -> None:
         self._load = load
+        # One copy of each repeated value (scope, tool, rule, title, path,
+        # artifact digest...): verifying a large ledger holds every row at once.
+        self._strings: dict[str, str] = {}
         self.findings: dict[Key, dict[str, Any]] = {}
         self.new_keys: set[Key] = set()
         self.dirty: set[Key] = set()
@@ -119,12 +122,13 @@ class Projection:
         status = row["status"] if row else None
         if allowed is None or status not in allowed:
             raise ProjectionError(seq, f"event {event!r} is impossible for status {status!r}")
+        share = self._share
         if row is None:
             row = {
-                "scope": scope["id"],
+                "scope": share(scope["id"]),
                 "identity": identity,
-                "repository": _text(scope["repository"] or ""),
-                "tool": _text(scope["tool"]),
+                "repository": share(_text(scope["repository"] or "")),
+                "tool": share(_text(scope["tool"])),
                 "first_seq": seq,
                 "acceptance": "none",
             }
@@ -135,17 +139,22 @@ class Projection:
             finding = body["finding"]
             location = finding.get("location") or {}
             row.update(
-                rule_id=_text(finding["rule_id"]),
-                severity=finding["severity"],
-                category=finding.get("category", "code"),
-                title=_text(finding["title"]),
-                path=_text(location.get("path", "")),
+                rule_id=share(_text(finding["rule_id"])),
+                severity=share(finding["severity"]),
+                category=share(finding.get("category", "code")),
+                title=share(_text(finding["title"])),
+                path=share(_text(location.get("path", ""))),
                 last_seq=seq,
             )
-        row["artifact"] = body["artifact"]
+        row["artifact"] = share(body["artifact"])
         if event != "seen":
             row["status"] = "fixed" if event == "fixed" else ("open" if event == "new" else event)
             row["status_seq"] = seq
+
+    def _share(self, value: Any) -> Any:
+        if type(value) is not str:
+            return value  # a malformed body; the derived comparison reports it
+        return self._strings.setdefault(value, value)
 
     def changes(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(rows to insert, rows to update) since this projection started."""
