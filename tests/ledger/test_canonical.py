@@ -56,7 +56,8 @@ def _nest(bad: Any, path: list[tuple[bool, str]]) -> Any:
     """Bury ``bad`` under a path of lists (True) and objects (False)."""
     value = bad
     for in_list, key in reversed(path):
-        value = [None, value] if in_list else {key: value, "z": 1}
+        # A sibling key beside the buried value, never the value's own key.
+        value = [None, value] if in_list else {key: value, ("y" if key == "z" else "z"): 1}
     return value
 
 
