@@ -138,6 +138,15 @@ def _lone_surrogate_tool(path: Path) -> str:
     return "lone UTF-16 surrogate"
 
 
+def _lone_surrogate_key(path: Path) -> str:
+    # In an object key, validation would have turned it into U+FFFD silently.
+    record = {"tool": "t", "rule_id": "C1", "severity": "high", "title": "t"}
+    good = json.dumps(record)
+    bad = json.dumps({**record, "properties": {"k\udc00": "v"}})
+    path.write_text(f"{good}\n{bad}\n", encoding="utf-8")
+    return "lone UTF-16 surrogate"
+
+
 def _lone_surrogate_in_sarif(path: Path) -> str:
     # A pair on line 2 is a valid emoji; the low surrogate alone on line 3 is not.
     path.write_text(
@@ -177,6 +186,7 @@ BAD_INPUTS: dict[str, tuple[str, Callable[[Path], str]]] = {
     "huge-integer": ("bignum.sarif", _huge_integer),
     "lone-surrogate-tool": ("findings.jsonl", _lone_surrogate_tool),
     "lone-surrogate-sarif": ("escaped.sarif", _lone_surrogate_in_sarif),
+    "lone-surrogate-key": ("keys.jsonl", _lone_surrogate_key),
     "whitespace": ("blank.sarif", _whitespace),
 }
 
@@ -191,8 +201,9 @@ PLACES = {
     "json-lines-as-json": "line 2",
     "sarif-2.0-draft": "$.version",
     "huge-integer": "byte ",
-    "lone-surrogate-tool": "a run's tool name",
+    "lone-surrogate-tool": "line 1",
     "lone-surrogate-sarif": "line 3",
+    "lone-surrogate-key": "line 2",
 }
 PLACE_MISSING: dict[str, str] = {}
 

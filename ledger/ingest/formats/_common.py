@@ -362,6 +362,18 @@ _LONE_SURROGATE = re.compile(
 )
 """An escaped high surrogate with no low one after it, or a low one alone."""
 
+LONE_SURROGATE_PROBLEM = (
+    "holds a string with a lone UTF-16 surrogate escape (such as \\ud800), which is not "
+    "valid Unicode; the scanner's output is corrupt."
+)
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether JSON text escapes a lone surrogate (parsers accept it; UTF-8 cannot hold it)."""
+    if "\\ud" not in text and "\\uD" not in text:
+        return False
+    return _LONE_SURROGATE.search(text.encode("utf-8", "surrogatepass")) is not None
+
 
 def _lone_surrogate(path: Path) -> str | None:
     """'line L' of the first escaped lone surrogate, for files of moderate size."""
@@ -399,12 +411,7 @@ def json_error(path: Path, exc: Exception) -> InputError:
         place = _first_invalid_utf8(path) if utf8 else f"byte {exc.start}"
         if place is None:
             # The bytes are UTF-8; a string's escape decoded to a lone surrogate.
-            return fail(
-                path,
-                _lone_surrogate(path),
-                "holds a string with a lone UTF-16 surrogate escape (such as \\ud800), "
-                "which is not valid Unicode; the scanner's output is corrupt.",
-            )
+            return fail(path, _lone_surrogate(path), LONE_SURROGATE_PROBLEM)
         return fail(
             path,
             place,

@@ -27,7 +27,14 @@ from pydantic import ValidationError
 from ledger.canonical import loads_exact
 from ledger.errors import InputError
 from ledger.ingest.base import Limits, ReadOptions, Report, RunInfo
-from ledger.ingest.formats._common import fail, head_text, open_text, untrusted
+from ledger.ingest.formats._common import (
+    LONE_SURROGATE_PROBLEM,
+    fail,
+    has_lone_surrogate,
+    head_text,
+    open_text,
+    untrusted,
+)
 from ledger.ingest.redact import is_redacted
 from schemas.finding import Finding
 
@@ -149,6 +156,10 @@ def _parse(path: Path, number: int, line: str) -> dict[str, Any]:
         raise fail(path, where, f"malformed JSON ({problem}).") from exc
     if not isinstance(record, dict):
         raise fail(path, f"line {number}", "each line must be a JSON object (one Finding).")
+    if has_lone_surrogate(line):
+        # Caught here, not when recorded: validation would turn one in an
+        # object key into U+FFFD without a word.
+        raise fail(path, f"line {number}", LONE_SURROGATE_PROBLEM)
     if _depth(record) > Limits.DEPTH:
         raise fail(path, f"line {number}", f"JSON nested deeper than {Limits.DEPTH} levels.")
     return record
