@@ -237,3 +237,43 @@ def test_results_after_a_long_string_are_read_whole(options, tmp_path):
     assert findings[1][1].message.startswith("yyyy") and len(findings[1][1].message) < 40_000
     assert findings[-1][1].message == "m1999"
     assert any("truncated" in w for w in report.warnings)
+
+
+def test_gitleaks_7_results_name_their_rule_in_the_message(options, tmp_path):
+    # Gitleaks 7.4 SARIF (as in DefectDojo's unittests/scans/sarif/
+    # gitleaks_7.5.0.sarif) gives no ruleId; its rules' ids are their names.
+    log = {
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "Gitleaks",
+                        "semanticVersion": "v7.4.0",
+                        "rules": [{"id": "AWS Access Key", "name": "AWS Access Key"}],
+                    }
+                },
+                "results": [
+                    {
+                        "message": {"text": "AWS Access Key secret detected"},
+                        "properties": {"offender": "AKIAIOSFODNN7EXAMPLE"},
+                        "locations": [
+                            {"physicalLocation": {"artifactLocation": {"uri": "app/config.py"}}}
+                        ],
+                    },
+                    {"message": {"text": "Something else secret detected"}},
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "gitleaks.sarif"
+    path.write_text(json.dumps(log), encoding="utf-8")
+    _, findings = read_all(path, options)
+    named, unknown = (f for _, f in findings)
+    assert (named.rule_id, named.title, named.category) == (
+        "AWS Access Key",
+        "AWS Access Key",
+        "secret",
+    )
+    assert unknown.rule_id == "unidentified"
+    assert "AKIAIOSFODNN7EXAMPLE" not in named.model_dump_json()

@@ -586,7 +586,14 @@ def _lookup(result: dict[str, Any], run: _Run, tally: _Tally) -> _Rule | None:
         if found is None and any(run.components):
             tally.counts["name a rule the run does not describe"] += 1
         return found
+    # Gitleaks 7 names no rule; its message is "<rule id> secret detected".
+    text = _text(result.get("message"))
+    if text and text.endswith(_GITLEAKS7_MESSAGE):
+        return run.by_id[component].get(text[: -len(_GITLEAKS7_MESSAGE)])
     return None
+
+
+_GITLEAKS7_MESSAGE = " secret detected"
 
 
 def _message(raw: Any, rule: _Rule | None) -> str | None:
