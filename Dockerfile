@@ -1,7 +1,7 @@
 # trailseal in a container: `docker run --rm -v "$PWD:/work" trailseal verify`.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY ledger ledger
 COPY cli cli
 COPY schemas schemas
