@@ -277,3 +277,37 @@ def test_gitleaks_7_results_name_their_rule_in_the_message(options, tmp_path):
     )
     assert unknown.rule_id == "unidentified"
     assert "AKIAIOSFODNN7EXAMPLE" not in named.model_dump_json()
+
+
+def test_unrated_secret_results_are_high_like_the_native_reports(options, tmp_path):
+    # Gitleaks writes SARIF with no level anywhere; its native JSON reader
+    # records every leak as high, and the format chosen must not change that.
+    _, findings = read_all("gitleaks_v8_sarif_partial_fingerprints.sarif", options)
+    ((_, leak),) = findings
+    assert (leak.severity, leak.properties["level"]) == ("high", "warning")
+    _, native = read_all("gitleaks_v8_four_leaks.json", options)
+    assert {f.severity for _, f in native} == {"high"}
+
+    # A level or score the log does give still decides, secret or not.
+    log = json.loads((FIXTURES / "gitleaks_v8_sarif_partial_fingerprints.sarif").read_text())
+    result = log["runs"][0]["results"][0]
+    result["level"] = "note"
+    path = tmp_path / "rated.sarif"
+    path.write_text(json.dumps(log), encoding="utf-8")
+    _, findings = read_all(path, options)
+    assert findings[0][1].severity == "low"
+    del result["level"]
+    result["properties"] = {"security-severity": "9.1"}
+    path.write_text(json.dumps(log), encoding="utf-8")
+    _, findings = read_all(path, options)
+    assert findings[0][1].severity == "critical"
+
+    # An unrated result of an ordinary rule stays at SARIF's default, warning.
+    log["runs"][0]["tool"]["driver"]["name"] = "linter"
+    for rule in log["runs"][0]["tool"]["driver"]["rules"]:
+        rule["shortDescription"] = {"text": "style"}
+    result["ruleId"] = "style-rule"
+    del result["properties"]
+    path.write_text(json.dumps(log), encoding="utf-8")
+    _, findings = read_all(path, options)
+    assert (findings[0][1].category, findings[0][1].severity) == ("code", "medium")

@@ -622,10 +622,18 @@ def _message(raw: Any, rule: _Rule | None) -> str | None:
     return _ARGUMENT.sub(substitute, template)
 
 
-def _severity(result: dict[str, Any], rule: _Rule | None, tally: _Tally) -> tuple[Severity, str]:
+def _severity(
+    result: dict[str, Any], rule: _Rule | None, secret: bool, tally: _Tally
+) -> tuple[Severity, str]:
     properties = result.get("properties")
     score = properties.get("security-severity") if isinstance(properties, dict) else None
-    level = result.get("level") or (rule.level if rule else None) or "warning"
+    stated = result.get("level") or (rule.level if rule else None)
+    if stated is None and score is None and (rule is None or rule.security_severity is None):
+        # A leaked credential that the log rates in no way (Gitleaks writes no
+        # level) is high, as the native secret readers record it; the level
+        # kept is still SARIF's default.
+        return ("high" if secret else LEVELS["warning"]), "warning"
+    level = stated or "warning"
     if score is None and rule is not None and rule.security_severity is not None:
         if rule.score_severity is not None:
             return rule.score_severity, str(level)
@@ -829,7 +837,7 @@ def _finding(
         or is_secret_rule(result_tags, result_cwe)
         or _id_names_secret_rule(result, run)
     )
-    severity, level = _severity(result, rule, tally)
+    severity, level = _severity(result, rule, secret, tally)
 
     message = _message(result.get("message"), rule)
     if message is None:
