@@ -34,6 +34,7 @@ def ingest_paths(
     overrides: dict[str, str | None] | None = None,
     category: str | None = None,
     partial: bool = False,
+    repo_root: Path | None = None,
 ) -> int:
     """Ingest files one by one and report each; returns the exit code.
 
@@ -42,7 +43,7 @@ def ingest_paths(
     rejected.
     """
     from ledger.errors import InputError, TrailsealError
-    from ledger.ingest.ci import ci_from_env, given_run_url
+    from ledger.ingest.ci import ci_from_env, given_run_url, repository_root
     from ledger.ingest.pipeline import Outcome, ingest_file
     from ledger.keys import load_redaction_key
 
@@ -56,6 +57,8 @@ def ingest_paths(
             update["run_url"] = given_run_url(update["run_url"])
         ci = ci.model_copy(update=update)
     _check_unicode(ci.model_dump(), overrides or {}, category)
+    root = str(repo_root.resolve()) if repo_root else repository_root(os.environ, Path.cwd())
+    log.debug("artifact paths are made relative to %s", root)
     exit_code = 0
     for path in paths:
         try:
@@ -69,6 +72,7 @@ def ingest_paths(
                 display_name=str(path),
                 category=category,
                 partial=partial,
+                repo_root=root,
             )
         except InputError as exc:
             # Messages quote artifact text (a JSON key in a path, a value):
@@ -187,6 +191,16 @@ def ingest(
             "but mark nothing fixed.",
         ),
     ] = False,
+    repo_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--repo-root",
+            help="Directory that absolute paths in the artifacts are made relative to "
+            "(default: the CI job's checkout, else the Git work tree holding the current "
+            "directory).",
+            file_okay=False,
+        ),
+    ] = None,
     witness: WitnessOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
@@ -206,6 +220,7 @@ def ingest(
         overrides=overrides,
         category=category,
         partial=partial,
+        repo_root=repo_root,
     )
     if witness:
         write_witnesses(open_ledger(db).head().note, witness)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ledger.errors import InputError
@@ -214,3 +215,41 @@ def ci_from_env(env: Mapping[str, str]) -> CIContext:
             context: CIContext = read(env)
             return context
     return CIContext()
+
+
+# Where each provider checks the repository out, in the order providers are
+# detected above. CircleCI's may start with '~'.
+_WORKSPACES = (
+    ("GITHUB_ACTIONS", "GITHUB_WORKSPACE"),
+    ("GITLAB_CI", "CI_PROJECT_DIR"),
+    ("BUILDKITE", "BUILDKITE_BUILD_CHECKOUT_PATH"),
+    ("CIRCLECI", "CIRCLE_WORKING_DIRECTORY"),
+    ("TF_BUILD", "BUILD_SOURCESDIRECTORY"),
+    ("JENKINS_URL", "WORKSPACE"),
+)
+_ABSOLUTE = re.compile(r"^(/|[A-Za-z]:[/\\])")
+
+
+def repository_root(env: Mapping[str, str], cwd: Path) -> str | None:
+    """The absolute directory that artifact paths are made relative to.
+
+    Scanners given an absolute target write absolute paths, and a CI
+    workspace's path changes with the runner (Jenkins appends ``@2`` for a
+    concurrent build): left as they are, the same finding would get a new
+    identity on another runner. The detected CI provider's checkout
+    directory is used, otherwise the Git work tree holding ``cwd``.
+    """
+    for flag, variable in _WORKSPACES:
+        detected = _get(env, flag) if flag == "JENKINS_URL" else _truthy(env, flag)
+        if detected:
+            value = _get(env, variable)
+            if value and value.startswith("~"):
+                home = _get(env, "HOME")
+                value = home + value[1:] if home else None
+            if value and _ABSOLUTE.match(value):
+                return value
+            break
+    for directory in (cwd, *cwd.parents):
+        if (directory / ".git").exists():
+            return str(directory)
+    return None

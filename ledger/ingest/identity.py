@@ -104,9 +104,10 @@ def _roots(repo_root: str | None, bases: Iterable[str]) -> list[str]:
     for root in [repo_root, *bases]:
         if not root:
             continue
-        cleaned = normalise_path(root)
-        if cleaned.startswith("/") or _WINDOWS_DRIVE.match(cleaned):
-            roots.append(cleaned.rstrip("/") + "/")
+        cleaned = normalise_path(root).rstrip("/")
+        # A file system root would make every absolute path look relative.
+        if cleaned.startswith("/") or (_WINDOWS_DRIVE.match(cleaned + "/") and len(cleaned) > 2):
+            roots.append(cleaned + "/")
     # In the order given: the caller ranks the repository root first.
     return roots
 

@@ -236,6 +236,41 @@ def test_ingest_all_recorded_or_duplicate_exits_zero(run: Run, vkey: str):
     assert json_lines(out.stdout)[0]["status"] == "duplicate"
 
 
+def _bandit_under(root: str, name: str) -> Path:
+    """Bandit's report of the toy app as if it had been run on an absolute path."""
+    report = json.loads((FIXTURES / "bandit_toy_app.json").read_text(encoding="utf-8"))
+    for item in report["results"]:
+        item["filename"] = f"{root}/{item['filename']}"
+    return write(Path(name), json.dumps(report))
+
+
+def test_absolute_paths_keep_identities_across_ci_workspaces(
+    run: Run, vkey: str, monkeypatch: pytest.MonkeyPatch
+):
+    # A concurrent Jenkins build checks out into 'app@2': same findings, other paths.
+    monkeypatch.setenv("JENKINS_URL", "https://ci.example.com/")
+    monkeypatch.setenv("GIT_URL", "https://git.example.com/acme/app.git")
+    counts = []
+    builds = (("/var/jenkins/ws/app", "a" * 40), ("/var/jenkins/ws/app@2", "b" * 40))
+    for workspace, commit in builds:
+        monkeypatch.setenv("WORKSPACE", workspace)
+        monkeypatch.setenv("GIT_COMMIT", commit)
+        out = run("ingest", "--json", _bandit_under(workspace, "bandit.json"))
+        counts.append(json_lines(out.stdout)[0]["counts"])
+    assert counts == [{"new": 13}, {"seen": 13}]
+    paths = {f["path"] for f in json_lines(run("findings", "--json").stdout)}
+    assert paths == {"src/app.py", "src/settings.py"}
+
+
+def test_repo_root_option_makes_paths_relative(run: Run, vkey: str, tmp_path: Path):
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    report = _bandit_under(str(checkout), "bandit.json")
+    run("ingest", "--repo", "acme/app", "--repo-root", checkout, report)
+    paths = {f["path"] for f in json_lines(run("findings", "--json").stdout)}
+    assert paths == {"src/app.py", "src/settings.py"}
+
+
 # -- verify ---------------------------------------------------------------------
 
 

@@ -139,3 +139,28 @@ def test_malformed_urls_in_the_environment_are_dropped(env):
     ctx = ci_from_env({**env, "SYSTEM_TEAMPROJECT": "p", "BUILD_BUILDID": "1"})
     assert ctx.provider is not None
     assert ctx.run_url is None or "[" not in ctx.run_url
+
+
+def test_repository_root_is_the_ci_checkout(tmp_path):
+    from ledger.ingest.ci import repository_root
+
+    jenkins = {"JENKINS_URL": "https://ci.example", "WORKSPACE": "/var/jenkins/ws/app@2"}
+    assert repository_root(jenkins, tmp_path) == "/var/jenkins/ws/app@2"
+    github = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": "/home/runner/work/app/app"}
+    assert repository_root(github, tmp_path) == "/home/runner/work/app/app"
+    circle = {"CIRCLECI": "true", "CIRCLE_WORKING_DIRECTORY": "~/project", "HOME": "/home/ci"}
+    assert repository_root(circle, tmp_path) == "/home/ci/project"
+    azure = {"TF_BUILD": "True", "BUILD_SOURCESDIRECTORY": "D:\\a\\1\\s"}
+    assert repository_root(azure, tmp_path) == "D:\\a\\1\\s"
+
+
+def test_repository_root_outside_ci_is_the_enclosing_git_work_tree(tmp_path):
+    from ledger.ingest.ci import repository_root
+
+    assert repository_root({}, tmp_path) is None
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    assert repository_root({}, tmp_path / "src" / "pkg") == str(tmp_path)
+    # A CI variable that is not an absolute path is no root; the work tree is.
+    gitlab = {"GITLAB_CI": "true", "CI_PROJECT_DIR": "relative/dir"}
+    assert repository_root(gitlab, tmp_path / "src") == str(tmp_path)

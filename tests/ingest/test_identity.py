@@ -42,6 +42,12 @@ def test_normalise_path(raw, expected):
     assert normalise_path(raw, repo_root="/ci/checkout", bases=["C:/agent/_work/1/s/"]) == expected
 
 
+def test_a_file_system_root_is_no_repository_root():
+    assert normalise_path("/etc/passwd", repo_root="/") == "/etc/passwd"
+    assert normalise_path("C:/Windows/x.dll", repo_root="C:\\") == "C:/Windows/x.dll"
+    assert normalise_path("D:\\a\\1\\s\\src\\x.cs", repo_root="D:\\a\\1\\s") == "src/x.cs"
+
+
 def test_line_shift_and_reformatting_keep_identity():
     original = _finding()
     shifted = _finding(
