@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
             raise InputError(
                 f"--fail-on {fail_on!r}: not a severity; use one of {', '.join(_SEVERITIES)}"
             )
-        report = scan(paths)
+        report = scan(paths, base=Path.cwd())
         for warning in report.warnings:
             typer.echo(f"warning: {warning}", err=True)
         for finding in report.active:

@@ -15,7 +15,7 @@ import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ledger.errors import InputError
@@ -74,10 +74,19 @@ class ScanReport:
         return [f for f in self.active if SEVERITY_ORDER[f.rule.severity] >= floor]
 
 
-def scan(paths: Sequence[Path]) -> ScanReport:
-    """Scan files and directories of Python source; paths are reported relative to their
-    common root."""
+def scan(paths: Sequence[Path], base: Path | None = None) -> ScanReport:
+    """Scan files and directories of Python source.
+
+    Modules are named and analysed relative to the paths' common root. Found
+    paths are reported relative to ``base`` when the root lies under it (the
+    CLI passes the current directory, which is where Bandit and Semgrep
+    report from), so ``scan src`` reports ``src/app.py`` as they do.
+    """
     root, files = collect(paths)
+    prefix = ""
+    if base is not None and root.is_relative_to(base.resolve()):
+        prefix = root.relative_to(base.resolve()).as_posix()
+        prefix = "" if prefix == "." else prefix + "/"
     # Every parsed tree stays alive until the rules have run, and the cyclic collector
     # would walk all of them again each time parsing allocates enough nodes: on a
     # large tree that is most of the scan. Syntax trees hold no cycles; pause it.
@@ -85,7 +94,10 @@ def scan(paths: Sequence[Path]) -> ScanReport:
     gc.disable()
     project = Project()
     try:
-        return _scan(root, files, project)
+        report = _scan(root, files, project)
+        if prefix:
+            report.findings = [replace(f, path=prefix + f.path) for f in report.findings]
+        return report
     finally:
         for module in project.modules:
             module.release()

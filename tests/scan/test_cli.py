@@ -152,3 +152,29 @@ def test_ingest_records_the_findings_in_the_ledger(
 
     verified = runner.invoke(app, ["verify"])
     assert verified.exit_code == 0, verified.output
+
+
+def test_paths_are_reported_from_the_current_directory(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As Bandit and Semgrep do: 'scan src' reports src/svc.py, so the SARIF
+    # locates the file from the repository root and both tools' paths agree.
+    (tmp_path / "src").mkdir()
+    _tree(tmp_path / "src", **{"svc.py": VULNERABLE})
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out.sarif"
+    result = runner.invoke(app, ["scan", "src", "--sarif", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("src/svc.py:4:")
+    [run] = json.loads(out.read_text("utf-8"))["runs"]
+    location = run["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "src/svc.py"
+    # The fingerprint is that of the analysed module, wherever the scan ran from.
+    monkeypatch.chdir(tmp_path / "src")
+    result = runner.invoke(app, ["scan", ".", "--sarif", str(out)])
+    [again] = json.loads(out.read_text("utf-8"))["runs"]
+    assert (
+        again["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "svc.py"
+    )
+    assert again["results"][0]["partialFingerprints"] == run["results"][0]["partialFingerprints"]
