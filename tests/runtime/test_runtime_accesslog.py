@@ -157,3 +157,21 @@ def test_directory_and_missing_file_are_refused(tmp_path: Path) -> None:
         scan_logs([tmp_path], EnumerationPolicy())
     with pytest.raises(InputError, match="cannot be opened: No such file"):
         scan_logs([tmp_path / "nope.log"], EnumerationPolicy())
+
+
+def test_token_shaped_junk_costs_linear_time(tmp_path: Path) -> None:
+    import time
+
+    # A run of 'eyJ' restarted the token search at every third byte: one such
+    # 1 MiB line took minutes. Each is read once now, and no huge payload is cached.
+    line = '203.0.113.9 - - [02/Mar/2026:08:00:00 +0000] "GET /a/1 HTTP/1.1" 200 5 "-" "'
+    log = tmp_path / "access.log"
+    with log.open("wb") as out:
+        for junk in (b"eyJ" * 340_000, b"eyJhbGc.eyJ" * 90_000 + b"."):
+            out.write(line.encode() + junk + b'"\n')
+    started = time.monotonic()
+
+    requests = list(read_requests(log, None))
+
+    assert time.monotonic() - started < 5
+    assert [r.subject for r in requests] == [None, None]
