@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import InputError
+from ledger.runtime.text import printable
 
 # RFC 7638 section 3.2: the members each key type's thumbprint covers.
 _REQUIRED = {
@@ -225,7 +226,7 @@ def _json(data: bytes, path: Path) -> Any:
 
 def _text(jwk: Mapping[str, Any], name: str) -> str | None:
     value = jwk.get(name)
-    return value if isinstance(value, str) and value else None
+    return printable(value) if isinstance(value, str) and value else None
 
 
 def _be(number: int) -> bytes:

@@ -21,6 +21,7 @@ from ledger.errors import InputError
 from ledger.runtime.accesslog import LogFormat, ReadStats, read_requests
 from ledger.runtime.enumeration import Detector, Episode
 from ledger.runtime.policy import EnumerationPolicy, ratio
+from ledger.runtime.text import json_line
 from schemas.finding import Finding, Location, Severity
 
 TOOL = "trailseal-runtime"
@@ -99,7 +100,9 @@ def scan_logs(
 def to_jsonl(findings: Iterable[Finding]) -> Iterator[str]:
     """Each finding as one line of JSON, the form ``trailseal ingest`` reads."""
     for item in findings:
-        yield orjson.dumps(item.model_dump(mode="json", exclude_none=True)).decode("utf-8")
+        yield json_line(
+            orjson.dumps(item.model_dump(mode="json", exclude_none=True)).decode("utf-8")
+        )
 
 
 def write_jsonl(
