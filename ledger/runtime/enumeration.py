@@ -24,8 +24,10 @@ touches an object first does not make its owner look like a thief later.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import statistics
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ledger.runtime.accesslog import Request
 from ledger.runtime.policy import EnumerationPolicy
@@ -95,6 +97,25 @@ class _Route:
             self.median, self.baseline = statistics.median(self.peaks), True
 
 
+@lru_cache(maxsize=65_536)
+def network(ip: str) -> str:
+    """The unit an address is counted in: an IPv4 address, or an IPv6 /64.
+
+    An IPv6 host picks new addresses inside its /64 all day (RFC 8981
+    temporary addresses), so one phone is one /64, not dozens of addresses,
+    and an anonymous caller cannot spread itself over its own prefix.
+    """
+    if ":" not in ip:
+        return ip
+    try:
+        address = ipaddress.IPv6Address(ip)
+    except ValueError:
+        return ip
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((address, 64), strict=False))
+
+
 class Detector:
     """Feeds requests through the windows and collects :class:`Episode` records."""
 
@@ -123,9 +144,9 @@ class Detector:
                 self.unattributed += 1
                 return
             # Anonymous callers are told apart by address; ENUM006 cannot apply.
-            subject, source = f"anonymous@{request.ip}", "address"
+            subject, source = f"anonymous@{network(request.ip)}", "address"
         elif request.ip is not None:
-            self._check_addresses(subject, source, request.ip, t)
+            self._check_addresses(subject, source, network(request.ip), t)
         if t >= self._next_sweep:
             self._sweep(t)
 
