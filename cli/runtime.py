@@ -34,7 +34,12 @@ def logs(
     files: Annotated[list[Path], typer.Argument(help="Access logs, oldest first; gzip is fine.")],
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="jsonl or combined; detected from the first line if unset."),
+        typer.Option(
+            "--format",
+            help="jsonl, combined, w3c, alb, elb or envoy; detected from the first line if "
+            "unset. combined covers Apache and nginx (vhost, X-Forwarded-For and timing fields "
+            "too), w3c IIS and CloudFront, jsonl nginx/Traefik/Caddy/Google Cloud JSON.",
+        ),
     ] = None,
     field: Annotated[
         list[str] | None,
@@ -65,12 +70,13 @@ def logs(
     Unreadable single lines are skipped and counted in the summary; a file
     that is not an access log at all stops the command with exit code 2.
     """
+    from cli.commands import say
     from ledger.errors import InputError
     from ledger.runtime import load_policy, scan_logs
-    from ledger.runtime.accesslog import CANONICAL_FIELDS
+    from ledger.runtime.accesslog import CANONICAL_FIELDS, LOG_FORMATS
 
-    if fmt not in (None, "jsonl", "combined"):
-        raise InputError(f"--format {fmt!r}: expected jsonl or combined")
+    if fmt is not None and fmt not in LOG_FORMATS:
+        raise InputError(f"--format {fmt!r}: expected one of {', '.join(LOG_FORMATS)}")
     fields: dict[str, str] = {}
     for item in field or []:
         name, sep, source = item.partition("=")
@@ -83,7 +89,7 @@ def logs(
     policy = load_policy(config, settings or [])
     scan = scan_logs(files, policy, cast("LogFormat | None", fmt), fields)
     code = _emit(scan.findings, out, ingest, "runtime-logs", closes=False)
-    typer.echo(scan.summary(), err=True)
+    say(scan.summary())
     raise typer.Exit(code)
 
 
@@ -120,6 +126,7 @@ def key_drift(
     With --ingest the JWKS is recorded too, public members only, so the
     ledger keeps the history of the key set.
     """
+    from cli.commands import say
     from ledger.errors import InputError
     from ledger.runtime import Service, check_drift, load_jwks, load_keys, public_jwks
     from ledger.runtime.jwk import has_private_members
@@ -137,10 +144,7 @@ def key_drift(
             raise InputError(f"--allow-alg {item!r}: expected NAME=ALG[,ALG] for a --service")
         services[label].allowed_algs = frozenset(a.strip() for a in algs.split(",") if a.strip())
     if has_private_members(document):
-        typer.echo(
-            f"warning: {jwks} publishes private key members; only public members are recorded",
-            err=True,
-        )
+        say(f"warning: {jwks} publishes private key members; only public members are recorded")
 
     findings = check_drift(current, services.values(), signing_kid or [])
     if ingest:
@@ -148,10 +152,7 @@ def key_drift(
 
         record_snapshot("jwks", name or jwks.name, public_jwks(document))
     code = _emit(findings, out, ingest, "runtime-key-drift", closes=True)
-    typer.echo(
-        f"{len(current)} current key(s), {len(services)} service(s); {len(findings)} finding(s)",
-        err=True,
-    )
+    say(f"{len(current)} current key(s), {len(services)} service(s); {len(findings)} finding(s)")
     raise typer.Exit(code)
 
 

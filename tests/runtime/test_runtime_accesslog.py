@@ -124,7 +124,21 @@ def test_an_endless_line_is_skipped_without_being_held(tmp_path: Path) -> None:
             b"\x00\x01\x02\xff\xfe junk\n" * 100,
             "not a combined access log (line 1: not in Combined",
         ),
-        (b'{"no": "fields"}\n' * 100, "not a jsonl access log (line 1: no 'path' string)"),
+        (
+            b'[\n  {"time": 1, "path": "/a/1", "status": 200}\n]\n',
+            "line 1: a JSON array, not JSON Lines. Write one request object per line, "
+            "e.g. jq -c '.[]' FILE > FILE.jsonl",
+        ),
+        (
+            b"#Software: Microsoft Internet Information Services 10.0\n"
+            b"2026-03-02 08:00:01 GET /a/1 - 200\n",
+            "not a w3c access log (line 2: a W3C log line before any #Fields directive)",
+        ),
+        (
+            b'{"no": "fields"}\n' * 100,
+            "not a jsonl access log (line 1: no path or status field under any usual name; "
+            "name it with --field path=NAME)",
+        ),
     ],
 )
 def test_files_that_are_not_logs_are_refused(tmp_path: Path, content: bytes, message: str) -> None:
@@ -175,3 +189,18 @@ def test_token_shaped_junk_costs_linear_time(tmp_path: Path) -> None:
 
     assert time.monotonic() - started < 5
     assert [r.subject for r in requests] == [None, None]
+
+
+def test_times_outside_the_calendar_are_skipped(tmp_path: Path) -> None:
+    log = tmp_path / "a.jsonl"
+    good = {"path": "/x/1", "status": 200, "sub": "a"}
+    log.write_text(
+        "\n".join(
+            json.dumps({**good, "time": t})
+            for t in (1_772_438_400, 1e300, -5, "NaN", "99999-01-01T00:00:00Z", 1_772_438_401)
+        )
+    )
+    stats = ReadStats(log, "jsonl")
+
+    assert [r.time for r in read_requests(log, None, None, stats)] == [1_772_438_400, 1_772_438_401]
+    assert stats.skipped == 4

@@ -77,7 +77,10 @@ def test_logs_out_file_and_thresholds_from_config_and_set(
             "error: --field 'who=user': expected NAME=SOURCE with NAME one "
             "of time, method, path, status, sub, ip, token\n",
         ),
-        (["--format", "xml"], "error: --format 'xml': expected jsonl or combined\n"),
+        (
+            ["--format", "xml"],
+            "error: --format 'xml': expected one of jsonl, combined, w3c, alb, elb, envoy\n",
+        ),
     ],
 )
 def test_logs_bad_options_exit_2(
@@ -216,3 +219,61 @@ def test_key_drift_bad_service_exits_2(app: typer.Typer, tmp_path: Path) -> None
         2,
         f"error: {tmp_path}: is a directory, not a key file\n",
     )
+
+
+def test_hostile_log_strings_reach_no_output_raw(app: typer.Typer, tmp_path: Path) -> None:
+    # A walker whose user name and path carry terminal escapes, a C1 CSI, a bidi
+    # override, NUL and invalid UTF-8, in a CRLF log with 1 MiB lines in between.
+    evil_user = "mal\x1b[2Jlory\u202e".encode() + b"\xff\x00"
+    log = tmp_path / "access.log"
+    with log.open("wb") as out:
+        for i in range(40):
+            stamp = f"02/Mar/2026:08:00:{i:02d} +0000".encode()
+            path = f"/api/orders/{1000 + i}".encode() + b"/\x1b]0;pwned\x07\xc2\x9b"
+            out.write(
+                b"203.0.113.5 - "
+                + evil_user.replace(b" ", b"")
+                + b" ["
+                + stamp
+                + b'] "GET '
+                + path
+                + b' HTTP/1.1" 404 0 "-" "\x1b[31m"\r\n'
+            )
+            if i % 10 == 0:
+                out.write(b"x" * (1 << 20) + b"\r\n")
+                out.write(
+                    b'203.0.113.5 - - [02/Mar/2026:08:00:00 +0000] "' + b"A" * 1_000_000 + b'"\r\n'
+                )
+    jsonl = tmp_path / "access.jsonl"
+    jsonl.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "time": 1_772_438_400 + i,
+                    "path": f"/api/orders/{1000 + i}",
+                    "status": 404,
+                    "sub": "eve\u009b\u2028\u202e\x00",
+                }
+            )
+            for i in range(40)
+        )
+    )
+
+    expected = {log: "mal\\x1b[2Jlory\\u202e\ufffd\\x00", jsonl: "eve\\x9b\\u2028\\u202e\\x00"}
+    for path in (log, jsonl):
+        result = runner.invoke(app, ["runtime", "logs", str(path)])
+
+        assert result.exit_code == 0, result.stderr
+        text = result.stdout + result.stderr
+        assert all(c.isprintable() or c == "\n" for c in text), repr(text[:300])
+        findings = [json.loads(line) for line in result.stdout.splitlines()]
+        assert findings, result.stderr
+        for finding in findings:
+            for value in (
+                finding["message"],
+                finding["properties"]["subject"],
+                finding["location"]["path"],
+            ):
+                assert value.isprintable(), value
+        # Escaped visibly, not dropped: the finding still names who it was.
+        assert {f["properties"]["subject"] for f in findings} == {expected[path]}

@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runtime_traffic import ATTACKERS, INDEXER, Line, Scenario, generate, write_jsonl
+from runtime_traffic import (
+    ATTACKERS,
+    INDEXER,
+    Line,
+    Scenario,
+    generate,
+    write_combined_anonymous,
+    write_jsonl,
+)
 
 from ledger.runtime import EnumerationPolicy, scan_logs
 from schemas.finding import Finding
@@ -138,3 +146,104 @@ def test_route_templates_replace_ids() -> None:
         route = routes.split(f"/users/{name}/profile")
     assert route.template == "/users/{slug}/profile" and route.object_id == "dave"
     assert routes.split("/users/erin/profile").template == "/users/{slug}/profile"
+
+
+def test_route_templates_read_urls_as_servers_route_them() -> None:
+    from ledger.runtime.routes import RouteTemplates
+
+    routes = RouteTemplates()
+
+    def split(path: str) -> tuple[str, str | None]:
+        route = routes.split(path)
+        return route.template, route.object_id
+
+    assert split("https://shop.example:443/api/orders/10001?x=1#top") == (
+        "/api/orders/{int}",
+        "10001",
+    )
+    assert split("/api/orders/%31%30%30%30%32") == ("/api/orders/{int}", "10002")
+    assert split("/api/orders/10003;jsessionid=0AF3") == ("/api/orders/{int}", "10003")
+    # Ids in the query string, by their parameter's name; paging and tracking are not ids.
+    assert split("/api/orders?id=10004&page=2") == ("/api/orders?id={int}", "10004")
+    assert split("/view?orderId=5&sort=asc&gclid=Cj0KCQiA1234567890") == (
+        "/view?orderId={int}",
+        "5",
+    )
+    assert split("/Orders/Details.aspx?ID=abc") == ("/Orders/Details.aspx?ID={str}", "abc")
+    assert split("/api/orders?page=2&per_page=50") == ("/api/orders", None)
+    # A document with an extension is an object; a page's images and scripts are not.
+    assert split("/invoices/4711.pdf") == ("/invoices/{int}.pdf", "4711")
+    assert split("/img/4711.png") == ("/img/4711.png", None)
+    assert split("/static/js/main.3f2a1b9c.js") == ("/static/js/main.3f2a1b9c.js", None)
+    # Decoded controls are escaped; an endless segment is not kept.
+    assert split("/a/%1b%5b2J/x")[0] == "/a/\\x1b[2J/x"
+    assert split("/a/" + "b" * 5000 + "/7") == ("/a/{long}/{int}", "7")
+
+
+def _lines_at(start: float, sub: str, paths: list[str], ip: str, status: int = 200) -> list[Line]:
+    return [Line(start + i * 0.5, sub, "GET", p, status, ip) for i, p in enumerate(paths)]
+
+
+def test_ordinary_heavy_traffic_is_silent(tmp_path: Path) -> None:
+    lines: list[Line] = []
+    # Fifty shoppers with orders of their own; one of them opens all 50 of theirs
+    # in half a minute, paging through the list, some twice.
+    for n in range(50):
+        own = [f"/api/orders/{20_000 + n * 50 + k}" for k in range(50)]
+        lines += _lines_at(1_000.0 + n * 3, f"user-{n}", own[:3], f"10.2.0.{n}")
+    busy = [f"/api/orders/{20_000 + k}" for k in range(50)]
+    pages = [f"/api/orders?page={p}&per_page=10" for p in range(1, 6)]
+    lines += _lines_at(5_000.0, "user-0", pages + busy + busy[:20], "10.2.0.0")
+    # A crawler on static assets and the public catalogue, then health checks.
+    assets = [f"/static/media/{k}.png" for k in range(400)] + [
+        f"/assets/app.{k:08x}.js" for k in range(100)
+    ]
+    lines += _lines_at(6_000.0, "-", assets, "66.249.66.1", status=200)
+    lines += _lines_at(
+        6_000.0, "-", [f"/static/media/{k}.png" for k in range(400, 460)], "66.249.66.1", 404
+    )
+    lines += _lines_at(7_000.0, "-", ["/healthz", "/ready", "/metrics"] * 600, "10.0.0.9")
+    lines.sort()
+    log = write_combined_anonymous(lines, tmp_path / "access.log")
+
+    assert scan_logs([log], EnumerationPolicy()).findings == []
+
+
+def test_ipv6_privacy_addresses_are_one_network(tmp_path: Path) -> None:
+    # A phone changes its temporary IPv6 address often: one /64, one user.
+    lines = [
+        Line(1_000.0 + i * 20, "alice", "GET", "/api/profile", 200, f"2001:db8:7:1::{i:x}")
+        for i in range(30)
+    ]
+    # An anonymous caller guessing ids from a fresh address each time is still one caller.
+    lines += [
+        Line(
+            2_000.0 + i, "-", "GET", f"/api/invoices/{50_000 + i * 37}", 404, f"2001:db8:9:2::{i:x}"
+        )
+        for i in range(40)
+    ]
+    log = write_combined_anonymous(sorted(lines), tmp_path / "access.log")
+
+    found = _by_subject(scan_logs([log], EnumerationPolicy()).findings)
+
+    assert found == {"anonymous@2001:db8:9:2::/64": {"ENUM001", "ENUM002", "ENUM003"}}
+
+
+def test_ids_in_query_strings_and_percent_encoding(tmp_path: Path, scenario: Scenario) -> None:
+    import dataclasses
+    import re
+
+    def rewrite(line: Line) -> Line:
+        # Orders by ?id=, documents percent-encoded: the same objects, the same findings.
+        path = re.sub(r"^/api/orders/(\d+)$", r"/api/orders?page=1&id=\1", line.path)
+        if path.startswith("/api/documents/"):
+            path = path.replace("-", "%2D")
+        return dataclasses.replace(line, path=path)
+
+    log = write_jsonl([rewrite(line) for line in scenario.lines], tmp_path / "access.jsonl")
+
+    findings = scan_logs([log], EnumerationPolicy()).findings
+
+    assert _by_subject(findings) == ATTACKERS
+    walk = next(f for f in findings if f.rule_id == "ENUM002")
+    assert walk.location is not None and walk.location.path == "/api/orders?id={int}"
