@@ -131,18 +131,21 @@ def key_drift(
     from ledger.runtime import Service, check_drift, load_jwks, load_keys, public_jwks
     from ledger.runtime.jwk import has_private_members
 
-    current, document = load_jwks(jwks)
+    warnings: list[str] = []
+    current, document = load_jwks(jwks, warnings)
     services: dict[str, Service] = {}
     for item in service:
         label, sep, spec = item.partition("=")
         if not sep or not label or not spec:
             raise InputError("--service: expected NAME=KEY, got an item without '=' or a name")
-        services.setdefault(label, Service(label)).keys.extend(load_keys(spec))
+        services.setdefault(label, Service(label)).keys.extend(load_keys(spec, warnings))
     for item in allow_alg or []:
         label, sep, algs = item.partition("=")
         if label not in services or not sep:
             raise InputError(f"--allow-alg {item!r}: expected NAME=ALG[,ALG] for a --service")
         services[label].allowed_algs = frozenset(a.strip() for a in algs.split(",") if a.strip())
+    for warning in warnings:
+        say(warning)
     if has_private_members(document):
         say(f"warning: {jwks} publishes private key members; only public members are recorded")
 

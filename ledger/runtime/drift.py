@@ -10,7 +10,8 @@ the issuer may reuse, the thumbprint is the key.
 - KEY003 one kid names two different keys (RFC 7517 section 4.5 expects
   kids to tell keys apart; a verifier picking by kid may pick wrong).
 - KEY004 a key without kid, use or alg; an alg the service does not allow;
-  or an alg that does not fit the key type (RFC 8725 section 3.1).
+  an alg that does not fit the key type (RFC 8725 section 3.1); or an x5c
+  certificate that holds another key (RFC 7517 section 4.7).
 - KEY005 RSA under 2048 bits (NIST SP 800-131A) or an HMAC secret under
   256 bits (RFC 7518 section 3.2).
 - KEY006 one HMAC secret shared by several services: any of them can
@@ -55,13 +56,18 @@ def check_drift(
     """Compare each service's keys with the ``current`` JWKS and return KEY findings.
 
     ``signing_kids`` names the keys tokens are signed with now; empty means
-    every current key whose ``use`` is 'sig' or unset.
+    every current key whose ``use`` is 'sig' or unset and that can sign (not
+    an X25519/X448 key, not a key-encryption alg such as RSA-OAEP or A128KW).
     """
     services = list(services)
     found: list[Finding] = []
     current_prints = {k.thumbprint for k in current}
     wanted = set(signing_kids)
-    signing = [k for k in current if k.use in (None, "sig") and (not wanted or k.kid in wanted)]
+    signing = [
+        k
+        for k in current
+        if k.use in (None, "sig") and k.can_sign and (not wanted or k.kid in wanted)
+    ]
 
     for service in services:
         trusted = {k.thumbprint for k in service.keys}
@@ -160,6 +166,18 @@ def check_drift(
                     key,
                     holder,
                     f"{_name(key)} is a {key.kty} key labelled alg {key.alg}",
+                )
+            )
+        if key.x5c_mismatch:
+            found.append(
+                _finding(
+                    "KEY004",
+                    "high",
+                    where,
+                    key,
+                    holder,
+                    f"{_name(key)} has an x5c certificate that holds another key, or none "
+                    "that can be read",
                 )
             )
         # KEY005: too short to resist brute force.

@@ -41,6 +41,8 @@ _CURVE_BITS = {
     "X448": 448,
 }
 _THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
+# RFC 7518 section 4: key management algorithms, which encrypt and never sign.
+_ENCRYPTION_ALG = re.compile(r"RSA1_5|RSA-OAEP.*|A\d+(GCM)?KW|dir|ECDH-ES.*|PBES2-.*")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,17 @@ class KeyInfo:
     """Where the key was read from (file and JSON path), for messages."""
     from_jwk: bool = True
     """Whether it came as a JWK, which can carry kid/use/alg, rather than PEM."""
+    crv: str | None = None
+    """The curve of an EC or OKP key."""
+    x5c_mismatch: bool = False
+    """Whether the JWK's first x5c certificate holds another key (RFC 7517 section 4.7)."""
+
+    @property
+    def can_sign(self) -> bool:
+        """Whether tokens can be signed with it: not an ECDH curve, not an encryption alg."""
+        if self.crv in ("X25519", "X448"):
+            return False
+        return self.alg is None or not _ENCRYPTION_ALG.match(self.alg)
 
 
 def thumbprint(jwk: Mapping[str, Any], where: str = "key") -> str:
@@ -88,13 +101,45 @@ def key_from_jwk(jwk: Any, where: str) -> KeyInfo:
         bits = len(_unb64(jwk["k"], f"{where}.k")) * 8
     else:
         bits = _CURVE_BITS.get(jwk["crv"])
+    crv = _text(jwk, "crv")
     return KeyInfo(
-        kty, print_, _text(jwk, "kid"), _text(jwk, "alg"), _text(jwk, "use"), bits, where
+        kty,
+        print_,
+        _text(jwk, "kid"),
+        _text(jwk, "alg"),
+        _text(jwk, "use"),
+        bits,
+        where,
+        crv=crv,
+        x5c_mismatch=_x5c_mismatch(jwk, print_),
     )
 
 
-def load_keys(spec: str) -> list[KeyInfo]:
-    """Read what a service trusts: ``oct:THUMBPRINT[:BITS]`` or a PEM/JWK/JWKS file."""
+def _x5c_mismatch(jwk: Mapping[str, Any], print_: str) -> bool:
+    """Whether the first certificate of ``x5c`` holds a key other than the JWK's own.
+
+    An unreadable certificate counts as a mismatch: a verifier that trusts
+    the chain cannot be verifying with this key.
+    """
+    chain = jwk.get("x5c")
+    if chain is None:
+        return False
+    from cryptography import x509
+
+    try:
+        der = base64.b64decode(chain[0], validate=True)
+        public = x509.load_der_x509_certificate(der).public_key()
+        return _thumbprint_of(public, print_) != print_
+    except (TypeError, IndexError, KeyError, ValueError, binascii.Error, InputError):
+        return True
+
+
+def load_keys(spec: str, warnings: list[str] | None = None) -> list[KeyInfo]:
+    """Read what a service trusts: ``oct:THUMBPRINT[:BITS]`` or a PEM/JWK/JWKS file.
+
+    Keys of a set that cannot be read are left out, each with a line in
+    ``warnings`` (RFC 7517 section 5); a lone JWK that cannot be is refused.
+    """
     if spec.startswith("oct:"):
         _, print_, *rest = spec.split(":")
         if not _THUMBPRINT.fullmatch(print_) or len(rest) > 1:
@@ -108,20 +153,29 @@ def load_keys(spec: str) -> list[KeyInfo]:
         return [KeyInfo("oct", print_, None, None, None, bits, "fingerprint", from_jwk=False)]
     path = Path(spec)
     data = _read(path)
-    if data.lstrip().startswith(b"-----BEGIN"):
-        return [_key_from_pem(data, path)]
+    begin = data.find(b"-----BEGIN")
+    # openssl's -text output and bundles put text before the PEM block.
+    if begin >= 0 and data[:begin].lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
+        return [_key_from_pem(data[begin:], path)]
     document = _json(data, path)
     if isinstance(document, dict) and "keys" in document:
-        return _keys_of(document, path)
+        return _keys_of(document, path, warnings)
     return [key_from_jwk(document, str(path))]
 
 
-def load_jwks(path: Path) -> tuple[list[KeyInfo], dict[str, Any]]:
-    """Read a JWKS snapshot: its keys, and the document for :func:`public_jwks`."""
+def load_jwks(
+    path: Path, warnings: list[str] | None = None
+) -> tuple[list[KeyInfo], dict[str, Any]]:
+    """Read a JWKS snapshot: its keys, and the document for :func:`public_jwks`.
+
+    Keys that cannot be read (a key type this tool does not know, a missing
+    member) are left out with a line in ``warnings``, as RFC 7517 section 5
+    asks of a JWK Set's reader.
+    """
     document = _json(_read(path), path)
     if not isinstance(document, dict) or "keys" not in document:
         raise InputError(f"{path}: not a JWKS: expected an object with a 'keys' array")
-    return _keys_of(document, path), document
+    return _keys_of(document, path, warnings), document
 
 
 def public_jwks(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -152,17 +206,24 @@ def has_private_members(document: Mapping[str, Any]) -> bool:
     )
 
 
-def _keys_of(document: Mapping[str, Any], path: Path) -> list[KeyInfo]:
+def _keys_of(document: Mapping[str, Any], path: Path, warnings: list[str] | None) -> list[KeyInfo]:
     keys = document["keys"]
     if not isinstance(keys, list):
         raise InputError(f"{path}: 'keys' must be an array of JWKs")
-    return [key_from_jwk(k, f"{path}: keys[{i}]") for i, k in enumerate(keys)]
+    found: list[KeyInfo] = []
+    for index, jwk in enumerate(keys):
+        try:
+            found.append(key_from_jwk(jwk, f"{path}: keys[{index}]"))
+        except InputError as exc:
+            if warnings is None:
+                raise
+            warnings.append(f"warning: {exc}; the key is left out")
+    return found
 
 
 def _key_from_pem(data: bytes, path: Path) -> KeyInfo:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
     if b"PRIVATE KEY-----" in data:
         raise InputError(
@@ -177,6 +238,29 @@ def _key_from_pem(data: bytes, path: Path) -> KeyInfo:
             public = serialization.load_pem_public_key(data)
     except ValueError as exc:
         raise InputError(f"{path}: not a readable PEM public key or certificate") from exc
+    info = key_from_jwk(_public_jwk(public, str(path)), str(path))
+    return KeyInfo(
+        info.kty,
+        info.thumbprint,
+        None,
+        None,
+        None,
+        info.bits,
+        str(path),
+        from_jwk=False,
+        crv=info.crv,
+    )
+
+
+def _thumbprint_of(public: object, where: str) -> str:
+    return thumbprint(_public_jwk(public, where), where)
+
+
+def _public_jwk(public: object, where: str) -> dict[str, str]:
+    """The public members of a ``cryptography`` public key as a JWK."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
     jwk: dict[str, str]
     if isinstance(public, rsa.RSAPublicKey):
         numbers = public.public_numbers()
@@ -198,11 +282,8 @@ def _key_from_pem(data: bytes, path: Path) -> KeyInfo:
         crv = "Ed25519" if isinstance(public, ed25519.Ed25519PublicKey) else "Ed448"
         jwk = {"kty": "OKP", "crv": crv, "x": _b64(raw)}
     else:
-        raise InputError(f"{path}: {type(public).__name__} keys do not sign JWTs")
-    info = key_from_jwk(jwk, str(path))
-    return KeyInfo(
-        info.kty, info.thumbprint, None, None, None, info.bits, str(path), from_jwk=False
-    )
+        raise InputError(f"{where}: {type(public).__name__} keys do not sign JWTs")
+    return jwk
 
 
 def _read(path: Path) -> bytes:
@@ -215,13 +296,27 @@ def _read(path: Path) -> bytes:
 
 
 def _json(data: bytes, path: Path) -> Any:
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"HTTP/"):
+        raise InputError(
+            f"{path}: line 1: starts with HTTP response headers (curl -i?); save the "
+            "response body only"
+        )
     try:
         return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        where = f" line {line}" if line else ""
-        # Not chained: the decode error holds the whole document, secrets included.
-        raise InputError(f"{path}:{where} not valid JSON, and not PEM either") from None
+    except json.JSONDecodeError as exc:
+        # Not chained, and only the decoder's own words: the document may hold secrets.
+        problem = (
+            "data after the end of the JSON document"
+            if exc.msg == "Extra data"
+            else (exc.msg[0].lower() + exc.msg[1:])
+        )
+        raise InputError(
+            f"{path}: line {exc.lineno} column {exc.colno}: not valid JSON ({problem}), "
+            "and not PEM either"
+        ) from None
+    except (ValueError, UnicodeDecodeError):
+        raise InputError(f"{path}: not UTF-8 text, so neither JSON nor PEM") from None
 
 
 def _text(jwk: Mapping[str, Any], name: str) -> str | None:

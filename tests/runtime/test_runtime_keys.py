@@ -178,7 +178,10 @@ def test_no_drift_no_findings(tmp_path: Path, keys: dict[str, Any]) -> None:
             "not a readable PEM public key",
         ),
         (b'{"kty": "RSA", "n": "AQAB"}', "RSA key without string member(s) e"),
-        (b'{"kty": "oct", "k": "c2VjcmV0LXZhbHVl"', "line 1 not valid JSON"),
+        (
+            b'{"kty": "oct", "k": "c2VjcmV0LXZhbHVl"',
+            "line 1 column 39: not valid JSON (expecting ',' delimiter)",
+        ),
     ],
 )
 def test_bad_key_files_are_refused_without_quoting_them(
@@ -198,3 +201,179 @@ def test_bad_fingerprints_are_refused() -> None:
         load_keys("oct:short")
     with pytest.raises(InputError, match="must be bits"):
         load_keys("oct:" + "A" * 43 + ":many")
+
+
+# RFC 7517 appendix A.1 (public keys) and RFC 8037 appendix A.2/A.3 (Ed25519),
+# X25519 from RFC 8037 appendix A.6, as published.
+RFC7517_A1 = {
+    "keys": [
+        {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+            "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM",
+            "use": "enc",
+            "kid": "1",
+        },
+        {"kty": "RSA", "n": RFC7638_N, "e": "AQAB", "alg": "RS256", "kid": "2011-04-29"},
+    ]
+}
+RFC8037_ED25519 = {
+    "kty": "OKP",
+    "crv": "Ed25519",
+    "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+}
+RFC8037_X25519 = {
+    "kty": "OKP",
+    "crv": "X25519",
+    "kid": "Bob",
+    "x": "3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08",
+}
+
+
+def test_published_key_sets_read_and_only_signing_keys_are_expected(tmp_path: Path) -> None:
+    jwks = tmp_path / "jwks.json"
+    wrap = {"kty": "oct", "alg": "A128KW", "k": "GawgguFyGrWKav7AX4VKUg"}  # RFC 7517 A.3
+    keys = [*RFC7517_A1["keys"], RFC8037_ED25519, RFC8037_X25519, wrap]
+    # Saved by a Windows tool: a byte order mark first.
+    jwks.write_bytes(b"\xef\xbb\xbf" + json.dumps({"keys": keys}, indent=2).encode())
+
+    current, _ = load_jwks(jwks)
+
+    assert [k.thumbprint for k in current][1:3] == [
+        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",  # RFC 7638 section 3.1
+        "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k",  # RFC 8037 appendix A.3
+    ]
+    findings = check_drift(current, [Service("api", [])])
+    # Nobody can be expected to verify with an encryption key, an X25519 key or a wrap key.
+    expected = {k.thumbprint for k in current[1:3]}
+    assert {f.properties["thumbprint"] for f in findings if f.rule_id == "KEY002"} == expected
+
+
+def test_keys_a_set_cannot_hold_are_left_out_with_a_warning(
+    tmp_path: Path, keys: dict[str, Any]
+) -> None:
+    jwks = tmp_path / "jwks.json"
+    post_quantum = {"kty": "AKP", "alg": "ML-DSA-44", "pub": "AAAA", "kid": "pq"}
+    jwks.write_text(json.dumps({"keys": [post_quantum, rsa_jwk(keys["new"], "k2")]}))
+    warnings: list[str] = []
+
+    current, _ = load_jwks(jwks, warnings)
+
+    assert [k.kid for k in current] == ["k2"]
+    assert warnings == [
+        f"warning: {jwks}: keys[0]: 'kty' 'AKP' is not RSA, EC, OKP or oct; the key is left out"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            json.dumps(RFC7517_A1).encode() + b"\n<html>502 Bad Gateway</html>\n",
+            "line 2 column 1: not valid JSON (data after the end of the JSON document), "
+            "and not PEM either",
+        ),
+        (
+            b"HTTP/2 200\r\ncontent-type: application/json\r\n\r\n"
+            + json.dumps(RFC7517_A1).encode(),
+            "line 1: starts with HTTP response headers (curl -i?); save the response body only",
+        ),
+        (b'{"keys": [\xff]}', "not UTF-8 text, so neither JSON nor PEM"),
+    ],
+)
+def test_damaged_key_set_downloads_are_refused_with_where(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    jwks = tmp_path / "jwks.json"
+    jwks.write_bytes(content)
+
+    with pytest.raises(InputError) as caught:
+        load_jwks(jwks)
+
+    assert str(caught.value) == f"{jwks}: {message}"
+
+
+def _certificate(key: Any) -> Any:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "issuer")])
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+
+
+def test_x5c_must_hold_the_jwk_key_and_pem_may_follow_text(
+    tmp_path: Path, keys: dict[str, Any]
+) -> None:
+    def x5c(key: Any) -> list[str]:
+        der = _certificate(key).public_bytes(serialization.Encoding.DER)
+        return [base64.b64encode(der).decode()]
+
+    good = {**rsa_jwk(keys["new"], "k2"), "x5c": x5c(keys["new"])}
+    swapped = {**rsa_jwk(keys["old"], "k1"), "x5c": x5c(keys["new"])}
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [good, swapped]}))
+    # 'openssl x509 -text' output: a description, then the certificate.
+    cert = tmp_path / "issuer.crt"
+    cert.write_bytes(
+        b"Certificate:\n    Data:\n        Version: 3 (0x2)\n"
+        + _certificate(keys["new"]).public_bytes(serialization.Encoding.PEM)
+    )
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    p521 = tmp_path / "p521.pem"
+    p521.write_bytes(pem(ec.generate_private_key(ec.SECP521R1())))
+
+    current, _ = load_jwks(jwks)
+    (from_cert,) = load_keys(str(cert))
+
+    assert [k.x5c_mismatch for k in current] == [False, True]
+    assert from_cert.thumbprint == current[0].thumbprint
+    findings = check_drift(current, [Service("api", [from_cert, current[1]])])
+    assert [
+        (f.rule_id, f.severity, f.location.path) for f in findings if f.rule_id == "KEY004"
+    ] == [("KEY004", "high", "k1")]
+    assert load_keys(str(p521))[0].bits == 521
+    p384_file = tmp_path / "p384.pem"
+    p384_file.write_bytes(pem(p384))
+    assert load_keys(str(p384_file))[0].crv == "P-384"
+
+
+def test_secrets_and_hostile_kids_never_reach_the_output(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cli import runtime
+    from cli.main import app
+
+    if not any(group.name == "runtime" for group in app.registered_groups):
+        runtime.register(app)
+    secret = _b64(b"s3cret-" * 5)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(
+        json.dumps({"keys": [{"kty": "oct", "kid": "\x1b]0;x\x07\u202eh1", "k": secret}]})
+    )
+    service = tmp_path / "svc.jwk"
+    service.write_text(json.dumps({"kty": "oct", "k": _b64(b"other-secret"), "alg": "HS256"}))
+
+    result = CliRunner().invoke(
+        app, ["runtime", "key-drift", "--jwks", str(jwks), "--service", f"api={service}"]
+    )
+
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout + result.stderr
+    assert secret not in text and _b64(b"other-secret") not in text
+    assert all(c.isprintable() or c == "\n" for c in text)
+    messages = [json.loads(line)["message"] for line in result.stdout.splitlines()]
+    assert any("kid \\x1b]0;x\\x07\\u202eh1 " in m for m in messages), messages
