@@ -3,8 +3,10 @@
 Two checks whose evidence only exists while a system runs, recorded in the
 same ledger as scanner findings:
 
-- :func:`scan_logs` reads access logs (JSON Lines or Combined Log Format,
-  plain or gzip, streamed) and reports the ENUM rules of
+- :func:`scan_logs` reads access logs (Combined Log Format and its
+  relatives, JSON Lines from nginx, Traefik, Caddy or Google Cloud, W3C
+  from IIS or CloudFront, AWS ALB/ELB, Envoy/Istio; plain or gzip,
+  streamed) and reports the ENUM rules of
   :mod:`ledger.runtime.enumeration`;
 - :func:`check_drift` compares the keys each service trusts with the
   current JWKS and reports the KEY rules of :mod:`ledger.runtime.drift`;
