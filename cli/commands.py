@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ledger.text import json_line, printable
+
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
     from ledger.note import NoteSigner
@@ -83,18 +85,7 @@ def emit_json(value: Any) -> None:
     surrogates from an artifact are written as \\u escapes too, so a
     consumer splitting lines or a terminal showing them sees no raw control.
     """
-    line = json.dumps(value, ensure_ascii=False, sort_keys=False)
-    if not line.isprintable():
-        line = "".join(c if c.isprintable() else _json_escape(c) for c in line)
-    sys.stdout.write(line + "\n")
-
-
-def _json_escape(char: str) -> str:
-    code = ord(char)
-    if code > 0xFFFF:
-        code -= 0x10000
-        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
-    return f"\\u{code:04x}"
+    sys.stdout.write(json_line(json.dumps(value, ensure_ascii=False, sort_keys=False)) + "\n")
 
 
 def init(
@@ -379,14 +370,6 @@ def _summary(kind: str, body: dict[str, Any] | None) -> str:
             f"{(finding.get('location') or {}).get('path', '')} id={str(body.get('identity'))[:12]}"
         )
     return printable(", ".join(sorted(body))[:100])
-
-
-def printable(text: str) -> str:
-    """``text`` with every non-printable character (ESC, CR, bidi controls, NUL...)
-    written as its escape, so artifact strings cannot act on the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def printable_lines(text: str) -> str:

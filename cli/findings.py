@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from cli.commands import DbOption, JsonOption, emit_json, open_ledger, printable
+from cli.commands import DbOption, JsonOption, emit_json, open_ledger
+from ledger.text import printable
 
 _STATUSES = ("open", "reopened", "fixed")
 

@@ -16,11 +16,11 @@ from cli.commands import (
     emit_json,
     home,
     open_ledger,
-    printable,
     say,
     signer,
     write_witnesses,
 )
+from ledger.text import printable
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ import typer.core
 
 from cli import commands, export, findings, ingest, keys, proofs, runtime, scan
 from ledger.errors import TrailsealError
+from ledger.text import printable
 
 
 class _Group(typer.core.TyperGroup):
@@ -42,7 +43,7 @@ class _Formatter(logging.Formatter):
     are escaped, so they cannot forge a line or act on the terminal."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        return commands.printable(super().formatMessage(record))
+        return printable(super().formatMessage(record))
 
     def formatException(self, ei: Any) -> str:
         return commands.printable_lines(super().formatException(ei))

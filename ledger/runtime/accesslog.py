@@ -51,7 +51,7 @@ from typing import IO, Any, Literal, get_args
 import orjson
 
 from ledger.errors import InputError
-from ledger.runtime.text import printable
+from ledger.text import printable
 
 LogFormat = Literal["jsonl", "combined", "w3c", "alb", "elb", "envoy"]
 LOG_FORMATS: tuple[str, ...] = get_args(LogFormat)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import InputError
-from ledger.runtime.text import printable
+from ledger.text import printable
 
 # RFC 7638 section 3.2: the members each key type's thumbprint covers.
 _REQUIRED = {

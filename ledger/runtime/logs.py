@@ -21,7 +21,7 @@ from ledger.errors import InputError
 from ledger.runtime.accesslog import LogFormat, ReadStats, read_requests
 from ledger.runtime.enumeration import Detector, Episode
 from ledger.runtime.policy import EnumerationPolicy, ratio
-from ledger.runtime.text import json_line
+from ledger.text import json_line
 from schemas.finding import Finding, Location, Severity
 
 TOOL = "trailseal-runtime"

@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from ledger.runtime.text import printable
+from ledger.text import printable
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX = re.compile(r"(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{8,}")

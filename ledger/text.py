@@ -1,4 +1,9 @@
-"""Untrusted text made safe to show: logs and key sets hold what strangers wrote."""
+"""Untrusted text made safe to show.
+
+Artifacts, access logs and key sets hold what strangers wrote; every string
+from them passes through here before a terminal, a log line or a JSON Lines
+reader sees it.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,7 @@ def printable(text: str) -> str:
     """``text`` with each control, format or separator character (ESC, NUL, CR,
     bidi overrides, U+2028...) written as a visible ``\\xNN``/``\\uNNNN`` escape.
 
-    Every string a log or a key set supplies passes through here before it
-    reaches a finding, so no terminal, JSON Lines reader or ledger message
-    sees a raw control from someone else's request.
+    Escapes are themselves printable, so escaping twice changes nothing.
     """
     if text.isprintable():
         return text
