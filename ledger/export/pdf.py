@@ -26,10 +26,11 @@ import bisect
 import functools
 import hashlib
 import io
+import itertools
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import accumulate
 from pathlib import Path
@@ -151,41 +152,57 @@ def _fit(token: str, width: float, font: str, size: float) -> int:
     return soft + 1 if soft >= low // 2 and low < len(token) else low
 
 
+def _spans(text: str, width: float, font: str, size: float) -> Iterator[tuple[str, int]]:
+    """Lines of ``text`` that fit ``width``, each with the offset in ``text`` where it ends.
+
+    Lazy, so a caller that needs a few lines of a megabyte pays for a few lines.
+    """
+    space = text_width(" ", font, size)
+    current, used, end, offset = "", 0.0, 0, 0
+    for token in text.split(" "):
+        start, offset = offset, offset + len(token) + 1
+        needed = text_width(token, font, size)
+        if current and used + space + needed <= width:
+            current, used, end = f"{current} {token}", used + space + needed, start + len(token)
+            continue
+        if current:
+            yield current, end
+        word = token
+        while needed > width:
+            cut = _fit(word, width, font, size)
+            start += cut
+            yield word[:cut], start
+            word = word[cut:]
+            needed = text_width(word, font, size)
+        current, used, end = word, needed, start + len(word)
+    yield current, end
+
+
+def _truncation(hidden: int, width: float, font: str, size: float) -> list[str]:
+    """The note that ends a cut cell, wrapped to ``width`` like any other text."""
+    return [line for line, _ in _spans(f"[truncated: {hidden} more characters]", width, font, size)]
+
+
 def wrap(
     text: str, width: float, font: str = FONT, size: float = 7, max_lines: int = MAX_CELL_LINES
 ) -> list[str]:
     """Lines of already-literal ``text`` that fit ``width``; over-long tokens are cut.
 
-    Beyond ``max_lines`` the rest is replaced by a visible truncation note so a
-    hostile megabyte-long string cannot take over the report.
+    Beyond ``max_lines`` the rest is replaced by a visible truncation note, itself
+    wrapped to ``width``, so a hostile megabyte-long string cannot take over the
+    report or spill into the next column.
     """
     # No standard-font glyph is wider than 1.015 em: short text needs no measuring.
     if len(text) * 1.015 * size <= width or text_width(text, font, size) <= width:
         return [text]
-    space = text_width(" ", font, size)
-    lines: list[str] = []
-    current, used = "", 0.0
-    for token in text.split(" "):
-        word, needed = token, text_width(token, font, size)
-        if current and used + space + needed <= width:
-            current, used = f"{current} {word}", used + space + needed
-            continue
-        if current:
-            lines.append(current)
-        while needed > width and len(lines) <= max_lines:
-            cut = _fit(word, width, font, size)
-            lines.append(word[:cut])
-            word = word[cut:]
-            needed = text_width(word, font, size)
-        current, used = word, needed
-        if len(lines) > max_lines:
-            break
-    lines.append(current)
-    if len(lines) > max_lines:
-        shown = lines[: max_lines - 1]
-        hidden = max(0, len(text) - sum(len(line) + 1 for line in shown))
-        lines = [*shown, f"[truncated: {hidden} more characters]"]
-    return lines
+    spans = list(itertools.islice(_spans(text, width, font, size), max_lines + 1))
+    if len(spans) <= max_lines:
+        return [line for line, _ in spans]
+    # The note for the whole text has the most digits, so it needs the most lines.
+    keep = max(1, max_lines - len(_truncation(len(text), width, font, size)))
+    end = spans[keep - 1][1]
+    hidden = len(text) - end - (len(text[end:]) - len(text[end:].lstrip(" ")))
+    return [line for line, _ in spans[:keep]] + _truncation(hidden, width, font, size)
 
 
 # --- formatting -------------------------------------------------------------------

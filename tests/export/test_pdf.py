@@ -14,7 +14,7 @@ import pytest
 from sample_report import CHECKPOINT_TIME, sample_report
 
 from ledger.export.model import FindingRow, ReportData, RiskAcceptance, SlaPolicy
-from ledger.export.pdf import literal, markup, render_report, wrap
+from ledger.export.pdf import literal, markup, render_report, text_width, wrap
 
 HOSTILE_TITLE = '<font color="red">INJECT</font> & <b>bold</b> &amp; </para>'
 LONG_TOKEN = "A" * 5000
@@ -89,8 +89,30 @@ def test_wrap_breaks_long_tokens_and_truncates() -> None:
     assert all(len(line) < 40 for line in lines[:-1])
     lines = wrap(LONG_TOKEN, 100, size=7)
     assert len(lines) == 6
-    assert lines[-1].startswith("[truncated: ") and lines[-1].endswith(" more characters]")
+    note = " ".join(line for line in lines if not line.startswith("A"))
+    shown = sum(len(line) for line in lines if line.startswith("A"))
+    assert note == f"[truncated: {len(LONG_TOKEN) - shown} more characters]"
     assert wrap("python.lang.security.audit.insecure-hash-algorithm-md5", 90)[0].endswith(".")
+
+
+@pytest.mark.parametrize("width", [34, 50, 56, 92, 140])
+@pytest.mark.parametrize(
+    "text", ["word " * 200_000, "A" * 10_000, "r " * 250, "x/" * 2000 + " tail"]
+)
+def test_every_wrapped_line_fits_its_column_even_the_truncation_note(
+    width: float, text: str
+) -> None:
+    # Register and appendix columns are as narrow as 40 pt: a note that did not
+    # wrap ran over the next columns' text.
+    lines = wrap(text, width, size=6.5)
+    assert 1 < len(lines) <= 6
+    assert all(text_width(line, "Helvetica", 6.5) <= width for line in lines), lines
+    cut = " ".join(lines)
+    if "[truncated:" in cut:
+        hidden = int(re.search(r"\[truncated: (\d+) more", cut)[1])  # type: ignore[index]
+        shown = cut[: cut.index("[truncated:")].strip()
+        assert text.replace(" ", "").startswith(shown.replace(" ", ""))
+        assert 0 < hidden < len(text)
 
 
 def test_report_has_every_section_and_page_x_of_y(sample_pdf: tuple[bytes, int]) -> None:
