@@ -310,7 +310,8 @@ def cadence(
 
     rows = []
     for (repository, tool), group in sorted(groups.items()):
-        good = sorted(r.time for r in group if r.successful and start <= r.time < end)
+        # The end is the checkpoint time at the latest, and a run then is in the period.
+        good = sorted(r.time for r in group if r.successful and start <= r.time <= end)
         gaps: list[Gap] = []
         if not good:
             gaps.append(Gap(start, end, "no runs"))

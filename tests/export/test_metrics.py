@@ -235,6 +235,18 @@ def test_cadence_finds_gaps_at_both_ends_and_between() -> None:
     assert [g.kind for g in idle[0].gaps] == ["no runs"]
 
 
+def test_cadence_counts_the_run_at_the_checkpoint_time() -> None:
+    # An ingest ends with its artifact entry, so the period's last entry (whose
+    # time is the report's as-of) is often a run: it is inside the period.
+    last = at(20, 9)
+    runs = [run("semgrep", at(6, 9)), run("semgrep", at(13, 9)), run("semgrep", last)]
+    [row] = metrics.cadence(runs, PERIOD, 7, last)
+    assert row.gaps == ()
+    assert row.median_interval_days == pytest.approx(7.0)
+    [alone] = metrics.cadence([run("zap", last)], PERIOD, 30, last)
+    assert alone.gaps == ()
+
+
 def test_health_changes_and_problem_runs() -> None:
     runs = [run("trivy", at(10)), run("trivy", at(11), ok=False), run("zap", at(12), repo="")]
     runs.append(replace(run("zap", at(13), repo=""), complete=False))
