@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import logging
+import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -425,12 +426,15 @@ def verify_pack(path: Path, trusted_keys: list[NoteVerifier]) -> PackResult:
 
     Checks, each stopping a different attack:
 
-    1. the zip is sound: every member name is plain (no directories, ``..``,
-       absolute or drive paths, duplicates), sizes are bounded and plausibly
-       compressed (zip bombs), and the members are exactly the expected ones;
+    1. the zip is sound: it holds no bytes before its first member or after its
+       end record, every member name is plain (no directories, ``..``,
+       absolute or drive paths, duplicates), every member is a plain file (not
+       a symbolic link), sizes are bounded and plausibly compressed (zip bombs),
+       and the members are exactly the expected ones;
     2. ``manifest.sig`` is a signed note by a trusted key, or by a key the
        trusted keys rotated to, over the SHA-256 of ``manifest.json``;
-    3. every member's SHA-256 and size equal the manifest's;
+    3. the manifest lists each member once, and every member's SHA-256 and
+       size equal the manifest's;
     4. both checkpoints are signed by a trusted key (following rotations), are
        for the manifest's origin and have its tree sizes;
     5. the consistency proof links them (RFC 9162 2.1.4.2) and carries these
@@ -439,19 +443,33 @@ def verify_pack(path: Path, trusted_keys: list[NoteVerifier]) -> PackResult:
        hash, chain link and body hash holds;
     7. each entry's inclusion proof leads to the end checkpoint's root
        (RFC 9162 2.1.3.2).
+
+    Nothing is extracted to disk, and no member or line is read whole before
+    its size is checked.
     """
     result = PackResult(path)
     try:
-        archive = zipfile.ZipFile(path)
+        mode = path.stat().st_mode
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, IsADirectoryError) as exc:
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read: {exc}") from None
+    if not stat.S_ISREG(mode):
+        # A directory, a FIFO (opening it blocks) or a device (/dev/zero never ends).
+        raise InputError(f"{path}: not a regular file, so not an evidence pack")
+    try:
+        archive = zipfile.ZipFile(path)
+    except OSError as exc:
         raise InputError(f"{path}: cannot be read: {exc}") from None
     except zipfile.BadZipFile as exc:
-        result.fail("(zip)", f"not a readable zip archive: {exc}")
+        if path.stat().st_size == 0:
+            result.fail("(zip)", "the file is empty (0 bytes), not an evidence pack")
+        else:
+            result.fail("(zip)", f"not a readable zip archive (truncated or not a zip): {exc}")
         return result
     with archive:
         try:
+            _layout(archive, result)
             _verify(archive, trusted_keys, result)
         except _Stop:
             pass
@@ -463,6 +481,26 @@ def verify_pack(path: Path, trusted_keys: list[NoteVerifier]) -> PackResult:
         except (RecursionError, ValueError) as exc:
             result.fail("(zip)", f"a member is not the JSON it should be: {type(exc).__name__}")
     return result
+
+
+def _layout(archive: zipfile.ZipFile, result: PackResult) -> None:
+    """The zip is the members and nothing else: no bytes before the first member,
+    no archive comment or bytes after the end record.
+
+    Such bytes carry no evidence, but they make the file something other than
+    the pack whose SHA-256 the ledger recorded, and can make it a polyglot
+    another program reads differently.
+    """
+    fp = archive.fp
+    assert fp is not None
+    fp.seek(0)
+    first = fp.read(4)
+    fp.seek(-22, 2)
+    end = fp.read(22)
+    if first != b"PK\x03\x04" or min((i.header_offset for i in archive.infolist()), default=0):
+        result.fail("(zip)", "holds bytes before its first member: it is not the pack as written")
+    elif archive.comment or end[:4] != b"PK\x05\x06" or end[20:22] != b"\0\0":
+        result.fail("(zip)", "holds bytes after its last record: it is not the pack as written")
 
 
 def _read(archive: zipfile.ZipFile, name: str, limit: int, result: PackResult) -> bytes:
@@ -477,8 +515,10 @@ def _read(archive: zipfile.ZipFile, name: str, limit: int, result: PackResult) -
 def _verify(archive: zipfile.ZipFile, trusted: list[NoteVerifier], result: PackResult) -> None:
     # (1) a sound zip with exactly the expected members.
     infos: dict[str, zipfile.ZipInfo] = {}
+    flagged: set[str] = set()
     for info in archive.infolist():
         name = info.filename
+        kind = stat.S_IFMT(info.external_attr >> 16) if info.create_system == 3 else 0
         if (
             name.startswith(("/", "\\"))
             or ".." in name.replace("\\", "/").split("/")
@@ -488,15 +528,20 @@ def _verify(archive: zipfile.ZipFile, trusted: list[NoteVerifier], result: PackR
             or info.is_dir()
         ):
             result.fail(name, "member name is a path, not a plain file name")
+            flagged.add(name)
         elif name in infos:
             result.fail(name, "the member appears twice")
+        elif kind not in (0, stat.S_IFREG):
+            # unzip would make a symbolic link (or a device) of it, not a file.
+            what = "a symbolic link" if kind == stat.S_IFLNK else "not a plain file"
+            result.fail(name, f"the member is {what} (mode {info.external_attr >> 16:o})")
         elif info.file_size > MAX_MEMBER_BYTES:
             result.fail(name, f"declares {info.file_size} bytes uncompressed, over the limit")
         elif info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             result.fail(name, "compressed more than any honest member could be (zip bomb)")
         infos[name] = info
     expected = {*MEMBERS, MANIFEST, SIGNATURE}
-    for name in sorted(set(infos) - expected):
+    for name in sorted(set(infos) - expected - flagged):
         result.fail(name, "unexpected member: not part of an evidence pack")
     for name in (*MEMBERS, MANIFEST, SIGNATURE):
         if name not in infos:
@@ -510,6 +555,7 @@ def _verify(archive: zipfile.ZipFile, trusted: list[NoteVerifier], result: PackR
         manifest = json.loads(manifest_bytes)
         origin = str(manifest["origin"])
         listed = {m["name"]: m for m in manifest["members"]}
+        repeated = len(listed) != len(manifest["members"])
         start, stop = int(manifest["start_size"]), int(manifest["end_size"])
         keys, current = key_chain(trusted, manifest.get("key_rotations", []))
         result.period = (str(manifest["period"]["from"]), str(manifest["period"]["to"]))
@@ -540,6 +586,9 @@ def _verify(archive: zipfile.ZipFile, trusted: list[NoteVerifier], result: PackR
     result.signer = f"{signers[0].name} {signers[0].key_id_hex}"
 
     # (3) every member's digest and size, and the manifest lists exactly them.
+    if repeated:
+        result.fail(MANIFEST, "lists a member more than once")
+        raise _Stop
     if set(listed) != set(MEMBERS):
         extra = sorted(set(listed) ^ set(MEMBERS))
         result.fail(MANIFEST, f"lists members other than the pack's: {', '.join(extra)}")
@@ -619,7 +668,10 @@ def _signed_checkpoint(note: str, keys: list[NoteVerifier]) -> CheckpointBody:
 
 def _lines(archive: zipfile.ZipFile, name: str) -> Iterator[tuple[int, bytes]]:
     with archive.open(name) as stream:
-        for number, line in enumerate(stream, 1):
+        number = 0
+        # readline with a limit: a line is never held whole before its length is known.
+        while line := stream.readline(MAX_LINE + 1):
+            number += 1
             if len(line) > MAX_LINE:
                 raise _Malformed(name, f"line {number} is longer than {MAX_LINE} bytes")
             yield number, line
