@@ -168,8 +168,8 @@ def verify_pack_command(
 ) -> None:
     """Check an evidence pack with nothing but the pack and trusted keys.
 
-    Exit 0 valid, 1 not valid (the member and the problem are named), 2 the
-    pack or a key could not be read.
+    Exit 0 valid; 1 not valid: altered, damaged or not a zip (the member and
+    the problem are named); 2 the pack file or a key could not be read.
     """
     from ledger.export.pack import verify_pack
 

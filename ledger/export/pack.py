@@ -276,6 +276,7 @@ def verify_guide(derivation: Derivation) -> str:
         count=stop - start,
         root=basis.root_hash,
         key_id=basis.key_id,
+        script=_CHECK_SCRIPT,
     )
 
 
@@ -290,20 +291,43 @@ Obtain the organisation's verifier key (`NAME+KEYID+BASE64`) through a channel
 other than this pack. `verifier.pub` in the pack is informational only: a pack
 checked against its own key proves nothing.
 
+## What a successful check proves, and what it does not
+
+It proves that the verifier key (or a key it rotated to) signed the manifest
+and both checkpoints; that the ledger of {stop} entries extends the ledger of
+{start} entries without changing any of them; that the {count} entries of the
+period are all in `entries.jsonl`, unaltered, in order, each with its place in
+the signed tree; and that every other file is the one the key signed.
+`report.pdf` and `assessment-results.json` are computed by trailseal from the
+entries: re-derive any figure you sample from `entries.jsonl`.
+
+It does not prove that every scanner run was recorded (a run never ingested
+leaves no entry; the report's cadence section shows the gaps), that the
+scanners found every problem, or anything about entries after entry {last},
+among them the entry that records this export. Whoever holds the signing key
+could build a different ledger and sign it: to rule that out, check that
+`checkpoint-start.txt` names the same tree size and root hash as the end
+checkpoint of the previous period's pack, or as a checkpoint you kept.
+
 ## With trailseal
 
     trailseal verify-pack PACK.zip --trusted-key KEY_OR_FILE
 
-Exit 0: every check below passed. Exit 1: the pack is not valid; the message
-names the member and the problem. Exit 2: the pack or key could not be read.
-Repeat `--trusted-key` to trust several keys (before and after a rotation).
+Exit 0: every check below passed. Exit 1: the pack is not valid (altered,
+damaged, truncated or not a zip at all); the message names the member and the
+problem. Exit 2: the pack file or the key could not be read (no such file, not
+a regular file, no permission, a malformed key). Repeat `--trusted-key` to
+trust several keys (before and after a rotation).
 
 ## By hand
 
-1. **Members.** `unzip PACK.zip -d pack && cd pack`. The pack holds exactly the
-   files listed in `manifest.json` plus `manifest.json` and `manifest.sig`.
-   For each listed file, `sha256sum FILE` and `stat -c %s FILE` must equal its
-   `sha256` and `size`.
+The script at the end does steps 1 to 6. Each step, for checking it another way:
+
+1. **Members.** `unzip PACK.zip -d pack` to read them. The pack holds exactly
+   the files listed in `manifest.json` plus `manifest.json` and
+   `manifest.sig`. For each listed file, its SHA-256
+   (`sha256sum FILE`, on macOS `shasum -a 256 FILE`) and its size in bytes
+   must equal its `sha256` and `size`.
 
 2. **Manifest signature.** `manifest.sig` is a C2SP signed note
    (https://c2sp.org/signed-note). Its text is three lines:
@@ -319,7 +343,8 @@ Repeat `--trusted-key` to trust several keys (before and after a rotation).
    verifier key string is `name+hex key id+base64(0x01 || public key)`. If the
    key that signed is newer than yours, `manifest.json` lists `key_rotations`:
    each names an old and a new key and carries both keys' signatures over
-   `trailseal key rotation v1\\n<origin>\\n<old key>\\n<new key>\\n`.
+   `trailseal key rotation v1\\n<origin>\\n<old key>\\n<new key>\\n`; the
+   manifest and the end checkpoint must then be signed by the newest key.
 
 3. **Checkpoints.** `checkpoint-start.txt` and `checkpoint-end.txt` are signed
    notes in the same format whose text is a C2SP checkpoint
@@ -327,26 +352,83 @@ Repeat `--trusted-key` to trust several keys (before and after a rotation).
    Their sizes must be {start} and {stop}.
 
 4. **Consistency.** `consistency.json` proves that the tree of size {start} is
-   a prefix of the tree of size {stop} (RFC 9162, section 2.1.4.2); its two
-   checkpoints must be byte-identical to the two files above. Nothing recorded
-   before the period was changed during it.
+   a prefix of the tree of size {stop} (RFC 9162, section 2.1.4.2; `path` is
+   base64); its two checkpoints must be byte-identical to the two files above.
+   Nothing recorded before the period was changed during it.
 
 5. **Entries.** Each line of `entries.jsonl` is one ledger entry; sequence
    numbers run from {start} to {last} without gaps. For each:
    - `leaf_hash` = SHA-256(0x00 || envelope bytes) (RFC 9162, section 2.1.1);
    - the envelope's `body_hash` = SHA-256(salt bytes || body UTF-8 bytes),
      unless `body` and `salt` are null (the body was erased; its hash stays);
-   - the envelope's `prev` is the previous entry's `leaf_hash`.
+   - the envelope's `prev` is the previous entry's `leaf_hash` (64 zeros for
+     entry 0).
 
 6. **Inclusion.** Each line of `inclusion-proofs.jsonl` is the RFC 9162 audit
-   path (section 2.1.3.2) of one entry to the root of `checkpoint-end.txt`:
+   path (section 2.1.3.2, `path` is hex) of one entry to the root of
+   `checkpoint-end.txt`.
+
+7. **A sampled finding.** Find its entry number in the report's register,
+   read that line of `entries.jsonl`: the body names the artifact's SHA-256;
+   compare it with the scanner output kept by the CI system.
+
+The script needs Python 3.8 or later and the `cryptography` package (`pip
+install cryptography`). Save it as `check_pack.py` and run it on the zip itself,
+not on extracted files:
+
+    python3 check_pack.py PACK.zip 'NAME+KEYID+BASE64'
+
+It prints `OK: ...` and exits 0 when every check passed, and prints `FAIL: ...`
+and exits 1 at the first that did not. It came inside the pack, so read it
+before you rely on it: it is short on purpose.
 
 ```python
-import base64, hashlib, json
+{script}```
+"""
 
-def node(l, r): return hashlib.sha256(b"\\x01" + l + r).digest()
+_CHECK_SCRIPT = r"""import base64, hashlib, itertools, json, sys, zipfile
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-def included(leaf, index, size, path, root):
+MEMBERS = ["report.pdf", "entries.jsonl", "checkpoint-start.txt", "checkpoint-end.txt",
+           "consistency.json", "inclusion-proofs.jsonl", "verifier.pub",
+           "assessment-results.json", "VERIFY.md"]
+
+def need(ok, problem):
+    if not ok:
+        sys.exit(f"FAIL: {problem}")
+
+def key(vkey):  # NAME+KEYID+BASE64(0x01 || 32-byte Ed25519 key)
+    name, kid, material = vkey.strip().split("+", 2)
+    raw = base64.b64decode(material)
+    need(len(raw) == 33 and raw[0] == 1, f"{vkey}: not an Ed25519 verifier key")
+    need(hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4].hex() == kid,
+         f"{vkey}: the key id does not match the key")
+    return name, bytes.fromhex(kid), Ed25519PublicKey.from_public_bytes(raw[1:]), vkey.strip()
+
+def valid(signature, data, k):
+    try:
+        k[2].verify(signature, data)
+        return True
+    except InvalidSignature:
+        return False
+
+def signed_text(note, keys):  # the note's text if one of keys signed it, else None
+    cut = note.index("\n\n") + 1
+    text = note[:cut]
+    for line in note[cut + 1:].splitlines():
+        dash, name, b64 = line.split(" ")
+        sig = base64.b64decode(b64)
+        for k in keys:
+            ours = dash == "\u2014" and name == k[0] and sig[:4] == k[1]
+            if ours and valid(sig[4:], text.encode(), k):
+                return text
+    return None
+
+def node(l, r):
+    return hashlib.sha256(b"\x01" + l + r).digest()
+
+def included(leaf, index, size, path, root):  # RFC 9162, 2.1.3.2
     fn, sn, r = index, size - 1, leaf
     for p in path:
         if sn == 0: return False
@@ -358,24 +440,103 @@ def included(leaf, index, size, path, root):
         fn >>= 1; sn >>= 1
     return sn == 0 and r == root
 
-root = base64.b64decode(open("checkpoint-end.txt").read().split("\\n")[2])
-for e, p in zip(open("entries.jsonl"), open("inclusion-proofs.jsonl")):
-    e, p = json.loads(e), json.loads(p)
-    env = e["envelope"].encode()
-    leaf = hashlib.sha256(b"\\x00" + env).digest()
-    assert leaf.hex() == e["leaf_hash"] == p["leaf_hash"] and e["seq"] == p["seq"]
-    if e["body"] is not None:
-        body = bytes.fromhex(e["salt"]) + e["body"].encode()
-        assert hashlib.sha256(body).hexdigest() == json.loads(env)["body_hash"]
-    path = [bytes.fromhex(h) for h in p["path"]]
-    assert included(leaf, e["seq"], p["tree_size"], path, root), e["seq"]
-print("all entries included")
-```
+def consistent(m, n, path, old_root, new_root):  # RFC 9162, 2.1.4.2
+    if m == n: return not path and old_root == new_root
+    if m == 0: return not path
+    if not path or m > n: return False
+    if m & (m - 1) == 0: path = [old_root] + path
+    fn, sn = m - 1, n - 1
+    while fn & 1: fn >>= 1; sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0: return False
+        if fn & 1 or fn == sn:
+            fr, sr = node(c, fr), node(c, sr)
+            while fn & 1 == 0 and fn != 0: fn >>= 1; sn >>= 1
+        else:
+            sr = node(sr, c)
+        fn >>= 1; sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0
 
-7. **A sampled finding.** Find its entry number in the report's register,
-   read that line of `entries.jsonl`: the body names the artifact's SHA-256;
-   compare it with the scanner output kept by the CI system.
+pack = zipfile.ZipFile(sys.argv[1])
+trusted = [key(k) for k in sys.argv[2:]]
+need(trusted, "usage: python3 check_pack.py PACK.zip KEY [KEY...]")
+
+# 1. Members: exactly these files, each as the manifest lists it.
+need(sorted(pack.namelist()) == sorted(MEMBERS + ["manifest.json", "manifest.sig"]),
+     f"the pack holds {sorted(pack.namelist())}")
+manifest_bytes = pack.read("manifest.json")
+manifest = json.loads(manifest_bytes)
+origin, start, stop = manifest["origin"], manifest["start_size"], manifest["end_size"]
+
+# 2. Key rotations the trusted keys signed, then the manifest's signature:
+#    after a rotation only the newest key may sign the manifest and end checkpoint.
+keys, current = list(trusted), list(trusted)
+for rot in manifest["key_rotations"]:
+    old, new = key(rot["old"]), key(rot["new"])
+    statement = f"trailseal key rotation v1\n{rot['origin']}\n{rot['old']}\n{rot['new']}\n".encode()
+    if rot["origin"] == origin and any(k[3] == old[3] for k in keys):
+        need(valid(base64.b64decode(rot["old_signature"]), statement, old)
+             and valid(base64.b64decode(rot["new_signature"]), statement, new),
+             f"the rotation to {rot['new']} is not signed by both keys")
+        keys.append(new)
+        current = [new]
+statement = (f"trailseal evidence pack manifest v1\n{origin}\n"
+             f"sha256 {hashlib.sha256(manifest_bytes).hexdigest()}\n")
+need(signed_text(pack.read("manifest.sig").decode(), current) == statement,
+     "manifest.sig is not a trusted key's signature over manifest.json")
+listed = manifest["members"]
+need(sorted(m["name"] for m in listed) == sorted(MEMBERS), "manifest.json lists other files")
+for m in listed:
+    digest, size = hashlib.sha256(), 0
+    with pack.open(m["name"]) as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    need((digest.hexdigest(), size) == (m["sha256"], m["size"]), f"{m['name']} was altered")
+
+# 3. Both checkpoints: signed, this ledger, the manifest's tree sizes.
+def checkpoint(name, size, signers):
+    note = pack.read(name).decode()
+    text = signed_text(note, signers)
+    need(text is not None, f"{name} is not signed by a trusted key")
+    lines = text.splitlines()
+    need(lines[0] == origin and int(lines[1]) == size, f"{name} is not {origin} at size {size}")
+    return note, base64.b64decode(lines[2])
+
+start_note, start_root = checkpoint("checkpoint-start.txt", start, keys)
+end_note, root = checkpoint("checkpoint-end.txt", stop, current)
+
+# 4. Consistency: the tree of size start is a prefix of the tree of size stop.
+proof = json.loads(pack.read("consistency.json"))
+need(proof["old_checkpoint"] == start_note and proof["new_checkpoint"] == end_note,
+     "consistency.json is not about the two checkpoints")
+need(consistent(start, stop, [base64.b64decode(h) for h in proof["path"]], start_root, root),
+     "consistency.json does not prove the end tree extends the start tree")
+
+# 5, 6. Entries, in order and linked, each included in the end checkpoint's tree.
+prev, seq = ("0" * 64 if start == 0 else None), start
+lines = itertools.zip_longest(pack.open("entries.jsonl"), pack.open("inclusion-proofs.jsonl"))
+for e, p in lines:
+    need(e is not None and p is not None, "entries and inclusion proofs differ in number")
+    e, p = json.loads(e), json.loads(p)
+    envelope = e["envelope"].encode("ascii")
+    fields = json.loads(envelope)
+    leaf = hashlib.sha256(b"\x00" + envelope).digest()
+    need(e["seq"] == p["seq"] == fields["seq"] == seq, f"entry {seq} is missing or out of order")
+    need(leaf.hex() == e["leaf_hash"] == p["leaf_hash"], f"entry {seq}: leaf hash")
+    need(prev is None or fields["prev"] == prev, f"entry {seq} does not link to the one before")
+    if e["body"] is not None or e["salt"] is not None:  # both null: erased, hash kept
+        body = bytes.fromhex(e["salt"]) + e["body"].encode("utf-8")
+        need(hashlib.sha256(body).hexdigest() == fields["body_hash"], f"entry {seq}: body hash")
+    path = [bytes.fromhex(h) for h in p["path"]]
+    need(p["tree_size"] == stop and included(leaf, seq, stop, path, root),
+         f"entry {seq} is not included in the end checkpoint")
+    prev, seq = leaf.hex(), seq + 1
+need(seq == stop, f"the pack holds entries {start}..{seq - 1}, not {start}..{stop - 1}")
+print(f"OK: {origin}: entries {start}..{stop - 1} verified against checkpoint {stop}")
 """
+"""The standalone checker VERIFY.md carries: steps 1 to 6 with nothing of trailseal."""
 
 
 # --- verifying ----------------------------------------------------------------------

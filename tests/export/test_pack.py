@@ -122,26 +122,63 @@ def test_oscal_member_is_the_same_document(written: tuple[Path, Built]) -> None:
     assert results["observations"] and results["findings"]
 
 
-def test_verify_md_script_runs_on_the_pack(written: tuple[Path, Built], tmp_path: Path) -> None:
-    path, _ = written
+def check_by_hand(path: Path, *keys: NoteSigner) -> subprocess.CompletedProcess[str]:
+    """Run the script VERIFY.md carries, as an auditor would, in a clean interpreter."""
     with zipfile.ZipFile(path) as archive:
-        archive.extractall(tmp_path)
-    guide = (tmp_path / "VERIFY.md").read_text()
+        guide = archive.read("VERIFY.md").decode()
     code = re.search(r"```python\n(.*?)```", guide, re.S)
     assert code is not None
-    run = subprocess.run(
-        [sys.executable, "-c", code.group(1)],
+    script = path.with_name("check_pack.py")
+    script.write_text(code.group(1))
+    return subprocess.run(
+        [sys.executable, "-I", str(script), str(path), *(k.verifier.vkey() for k in keys)],
         check=False,
-        cwd=tmp_path,
+        cwd=path.parent,
         capture_output=True,
         text=True,
+        # A locale that cannot decode the entries must not matter.
+        env={"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"},
     )
+
+
+def test_verify_md_script_runs_on_the_pack(written: tuple[Path, Built], tmp_path: Path) -> None:
+    path, built = written
+    copy = tmp_path / "pack.zip"
+    copy.write_bytes(path.read_bytes())
+    run = check_by_hand(copy, built.key)
     assert run.returncode == 0, run.stderr
-    assert "all entries included" in run.stdout
-    manifest = json.loads((tmp_path / MANIFEST).read_text())
-    for member in manifest["members"]:
-        data = (tmp_path / member["name"]).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == member["sha256"]
+    result = verify_pack(path, [built.key.verifier])
+    assert run.stdout == (
+        f"OK: {result.origin}: entries {result.start_size}..{result.end_size - 1} "
+        f"verified against checkpoint {result.end_size}\n"
+    )
+    assert result.start_size > 0 and result.erased == 1  # a real consistency proof, an erasure
+
+
+def test_verify_md_script_fails_what_verify_pack_fails(
+    written: tuple[Path, Built], tmp_path: Path
+) -> None:
+    path, built = written
+    stranger = make_signer("stranger")
+    assert check_by_hand(path, stranger).stderr.startswith("FAIL: manifest.sig ")
+    contents = members(path)
+    lines = _lines(contents["entries.jsonl"])
+    cases = {
+        "resigned.zip": (reseal(contents, stranger), "FAIL: manifest.sig "),
+        "altered.zip": ({**contents, "report.pdf": b"%PDF-1.7"}, "FAIL: report.pdf was altered"),
+        "extra.zip": ({**contents, "notes.txt": b"x"}, "FAIL: the pack holds "),
+        "dropped.zip": (
+            reseal({**contents, "entries.jsonl": b"".join(lines[:-1])}, built.key),
+            "FAIL: entries and inclusion proofs differ in number",
+        ),
+        "start.zip": (
+            reseal({**contents, "checkpoint-start.txt": contents["checkpoint-end.txt"]}, built.key),
+            "FAIL: checkpoint-start.txt is not",
+        ),
+    }
+    for name, (changed, expected) in cases.items():
+        run = check_by_hand(rezip(path, changed, tmp_path / name), built.key)
+        assert run.returncode == 1 and run.stderr.startswith(expected), (name, run.stderr)
 
 
 def test_same_state_same_bytes(written: tuple[Path, Built], tmp_path: Path) -> None:
@@ -321,6 +358,7 @@ def test_rotated_key_is_followed(
     pack.write_pack(sqlite_ledger, rotated, derivation, out)
     assert verify_pack(out, [primary_key.verifier]).ok
     assert verify_pack(out, [primary_key.verifier, rotated.verifier]).ok
+    assert check_by_hand(out, primary_key).returncode == 0
     # Trusting only the new key cannot vouch for checkpoints the old key signed.
     assert problems(out, rotated)[0][0] == "checkpoint-start.txt"
     assert not verify_pack(out, [make_signer("stranger").verifier]).ok
