@@ -1211,9 +1211,11 @@ class _Builder:
             "--trusted-key KEY</font>, with the verifier key obtained from the organisation "
             "through a channel other than the pack. It needs no database and no network, and "
             "exits 0 only if every check below passes.",
-            "By hand: recompute the SHA-256 of every file in the pack and compare it with "
-            "<font face='Courier'>manifest.json</font>; verify the manifest's signature with "
-            "the verifier key.",
+            "By hand: <font face='Courier'>VERIFY.md</font> in the pack describes each "
+            "check and carries a short standalone script (Python and the cryptography "
+            "package) that makes them all: the SHA-256 of every file against "
+            "<font face='Courier'>manifest.json</font>, and the manifest's signature with the "
+            "verifier key.",
             "Verify the Ed25519 signature on the period's end checkpoint (C2SP signed-note "
             f"format), and check that it names origin {markup(basis.origin)} with tree size "
             f"{basis.tree_size:,} and root hash {markup(basis.root_hash)}, as on the cover.",
@@ -1222,11 +1224,35 @@ class _Builder:
             "For a sampled finding, hash its entry's bytes as a Merkle leaf and check the "
             "inclusion proof against the end checkpoint (RFC 9162, section 2.1.3); then check "
             "that the artifact digest in the entry matches the raw file in the CI system.",
-            "Check that the export itself is recorded as a ledger entry naming the period and "
-            "the pack's digest.",
+            "The export that wrote this report is recorded as a ledger entry naming the period "
+            "and the pack's SHA-256. It is appended after the end checkpoint, so it is not in "
+            "this pack: it appears in the pack of the period in which the export was made.",
         ]
         for i, step in enumerate(steps, 1):
             self.add(_p(f"<b>{i}.</b> {step}"))
+        self.add(Spacer(1, 8), _p("What the checks prove, and what they do not", "h2"))
+        start = basis.start_tree_size if basis.start_tree_size is not None else 0
+        self.add(
+            _p(
+                f"<b>Proven:</b> the key with id {markup(basis.key_id)}, which the trusted "
+                f"verifier key is or rotated to, signed the checkpoint of {basis.tree_size:,} "
+                "entries; that ledger extends "
+                f"the one of {start:,} entries sealed before the period, so nothing recorded "
+                "earlier was altered or removed during it; and the period's "
+                f"{basis.tree_size - start:,} entries, each with its inclusion proof, are in the "
+                "pack exactly as the ledger holds them."
+            ),
+            _p(
+                "<b>Not proven:</b> that every scanner run was recorded (a run never ingested "
+                "leaves no entry; CC7.1 reports the gaps in cadence it leaves); that the scanners "
+                "found every problem; anything recorded after the end checkpoint. Findings first "
+                "seen before the period come from entries the checkpoint covers but the pack "
+                "does not carry. Whoever holds the signing key could build a different ledger "
+                "and sign it: checking that the start checkpoint names the same tree size and "
+                "root hash as the end checkpoint of the previous period's pack, or as a "
+                "checkpoint the auditor kept, rules that out."
+            ),
+        )
         self.add(Spacer(1, 8), _p("Report conventions", "h2"))
         self.add(
             _p(
@@ -1234,7 +1260,7 @@ class _Builder:
                 "that could be invisible or reorder text (control and bidirectional characters) "
                 "and characters outside the report's font are shown as [U+XXXX]; long values "
                 f"wrap, and a cell longer than {MAX_CELL_LINES} lines ends with a truncation "
-                "note; the ledger holds the full value.",
+                "note; entries.jsonl in the pack holds the value as recorded.",
                 "small",
             )
         )

@@ -144,6 +144,17 @@ def test_report_has_every_section_and_page_x_of_y(sample_pdf: tuple[bytes, int])
         assert "ledger ledger.acme.test/security-findings" in text
 
 
+def test_appendix_b_says_what_is_proven_and_what_is_not(sample_pdf: tuple[bytes, int]) -> None:
+    pdf, _ = sample_pdf
+    appendix = re.sub(r"\s+", " ", text_of(pdf)[-1])
+    assert "Appendix B" in appendix
+    assert "Proven: the key with id" in appendix
+    assert "Not proven: that every scanner run was recorded" in appendix
+    assert "previous period's pack" in appendix
+    # The export's own entry comes after the end checkpoint: never promised in this pack.
+    assert "it is not in this pack" in appendix
+
+
 def test_register_repeats_its_header_and_lists_every_finding(sample_pdf: tuple[bytes, int]) -> None:
     pdf, _ = sample_pdf
     texts = text_of(pdf)
