@@ -417,10 +417,24 @@ def _severity_colour(column: int) -> Callable[[int, str], colors.Color | None]:
     return colour
 
 
+MAX_VALUE_CHARS = 2000
+"""Characters of a cover value shown: a table row cannot break across pages."""
+
+
+def clip(text: str, limit: int) -> str:
+    """Literal ``text`` cut to ``limit`` characters, with a visible note if it was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} [truncated: {len(text) - limit} more characters]"
+
+
 def _key_values(pairs: Sequence[tuple[str, str]], width: float, key_width: float = 120) -> Table:
     """A two-column table of labels and literal values (values wrap as Paragraphs)."""
     data = [
-        [Paragraph(escape(k), STYLES["cellkey"]), Paragraph(markup(v), STYLES["cell"])]
+        [
+            Paragraph(escape(k), STYLES["cellkey"]),
+            Paragraph(escape(clip(literal(v), MAX_VALUE_CHARS)), STYLES["cell"]),
+        ]
         for k, v in pairs
     ]
     return Table(
@@ -664,7 +678,8 @@ class _Builder:
     def cover(self) -> None:
         data, basis = self.data, self.data.basis
         self.add(Spacer(1, 30 * mm), _p(escape(data.title), "title"), Spacer(1, 4))
-        self.add(_p(markup(data.scope.organisation), "subtitle"), Spacer(1, 14))
+        organisation = clip(literal(data.scope.organisation), 300)
+        self.add(_p(escape(organisation), "subtitle"), Spacer(1, 14))
         self.add(
             _key_values(
                 [

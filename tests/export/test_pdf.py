@@ -155,6 +155,21 @@ def test_appendix_b_says_what_is_proven_and_what_is_not(sample_pdf: tuple[bytes,
     assert "it is not in this pack" in appendix
 
 
+def test_a_huge_organisation_or_scope_cannot_break_the_cover() -> None:
+    # A table row cannot split across pages: an unbounded cover value was a LayoutError.
+    data = sample_report(3)
+    scope = replace(
+        data.scope,
+        organisation="Org " * 3000,
+        description="x" * 30_000 + " \u202e" * 5000,
+        repositories=tuple(f"acme/repo-{i}" for i in range(2000)),
+    )
+    pdf, _ = render(replace(data, scope=scope))
+    cover = text_of(pdf)[0]
+    assert "more characters]" in cover
+    assert "\u202e" not in "".join(text_of(pdf))
+
+
 def test_register_repeats_its_header_and_lists_every_finding(sample_pdf: tuple[bytes, int]) -> None:
     pdf, _ = sample_pdf
     texts = text_of(pdf)
