@@ -43,15 +43,16 @@ def _uuid(*parts: object) -> str:
 
 
 def clean(text: str | None) -> str:
-    """``text`` with control, format (bidi, zero-width) and unassigned characters marked."""
+    """``text`` with control, format (bidi, zero-width), line and paragraph
+    separator and unassigned characters marked."""
     if not text:
         return ""
     if text.isascii() and text.isprintable():
         return text
-    return "".join(
-        f"[U+{ord(c):04X}]" if unicodedata.category(c) in ("Cc", "Cf", "Cn", "Cs") else c
-        for c in text
-    )
+    return "".join(f"[U+{ord(c):04X}]" if unicodedata.category(c) in _MARKED else c for c in text)
+
+
+_MARKED = frozenset({"Cc", "Cf", "Cn", "Cs", "Zl", "Zp"})
 
 
 def _stamp(value: datetime) -> str:

@@ -224,3 +224,8 @@ def test_hostile_text_is_kept_as_data_without_controls() -> None:
     for char in ("\u202e", "\u2066", "\\u0000"):
         assert char not in text
     assert clean("naïve 中文") == "naïve 中文"
+
+
+def test_line_and_paragraph_separators_are_marked() -> None:
+    # Raw U+2028/U+2029 are hidden line breaks (and end a line for str.splitlines).
+    assert clean("one\u2028two\u2029three") == "one[U+2028]two[U+2029]three"
