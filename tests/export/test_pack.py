@@ -528,3 +528,54 @@ def test_a_long_line_is_refused_before_it_is_read_whole(
         tracemalloc.stop()
     assert found == [("entries.jsonl", f"line 1 is longer than {1 << 20} bytes")]
     assert peak < 8 << 20, peak
+
+
+HOSTILE = [
+    '<font size="40" color="red">BIG</font> <a href="javascript:alert(1)">x</a>',
+    '<img src="/etc/passwd"/> <para> unclosed <b> &amp; &#x41; & alone',
+    "src/\u202egnp.exe\u202c/evil.py \u2066hidden\u2069 zero\u200bwidth",
+    "nul\x00bell\x07esc\x1b[31mred\x7fdel\x85nel\x9bcsi line\u2028separator",
+    "中文 العربية 🔥",
+    "=cmd|' /C calc'!A0",
+]
+
+
+def test_hostile_scanner_text_is_inert_in_every_member(
+    sqlite_ledger: Ledger, primary_key: NoteSigner, tmp_path: Path
+) -> None:
+    sarif = tmp_path / "hostile.sarif"
+    results = [
+        {
+            "ruleId": f"R{i}",
+            "level": "error",
+            "message": {"text": text},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": text}}}],
+        }
+        for i, text in enumerate(HOSTILE)
+    ]
+    rules = [{"id": f"R{i}", "shortDescription": {"text": t}} for i, t in enumerate(HOSTILE)]
+    driver = {"name": "Evil<b>Tool</b>\u202e", "version": "1", "rules": rules}
+    sarif.write_text(
+        json.dumps({"version": "2.1.0", "runs": [{"tool": {"driver": driver}, "results": results}]})
+    )
+    ingest(sqlite_ledger, primary_key, sarif, at(2, 3))
+    out = tmp_path / "pack.zip"
+    built = Built(sqlite_ledger, primary_key, -1, "", "")
+    pack.write_pack(sqlite_ledger, primary_key, derive_period(built), out)
+    assert verify_pack(out, [primary_key.verifier]).ok
+    assert check_by_hand(out, primary_key).returncode == 0
+    contents = members(out)
+    # No raw control or bidi character in any text member an auditor opens.
+    for name in ALL:
+        if name != "report.pdf":
+            text = contents[name].decode("utf-8")
+            assert not [c for c in text if c in "\u202e\u2066\u2069\u200b\x00\x1b\x85\u2028"], name
+    assert contents["entries.jsonl"].isascii()
+    stored = [json.loads(line)["body"] or "" for line in contents["entries.jsonl"].splitlines()]
+    assert any("\u202egnp.exe" in body for body in stored)  # the value itself is kept
+    report = "\n".join(
+        p.extract_text() for p in pypdf.PdfReader(io.BytesIO(contents["report.pdf"])).pages
+    )
+    compact = re.sub(r"\s+", "", report)
+    for text in ('<font size="40" color="red">BIG</font>', "src/[U+202E]gnp.exe[U+202C]/evil.py"):
+        assert re.sub(r"\s+", "", text) in compact, text
