@@ -380,7 +380,7 @@ The script needs Python 3.8 or later and the `cryptography` package (`pip
 install cryptography`). Save it as `check_pack.py` and run it on the zip itself,
 not on extracted files:
 
-    python3 check_pack.py PACK.zip 'NAME+KEYID+BASE64'
+    python3 check_pack.py PACK.zip 'NAME+KEYID+BASE64'   # or a file holding the key
 
 It prints `OK: ...` and exits 0 when every check passed, and prints `FAIL: ...`
 and exits 1 at the first that did not. It came inside the pack, so read it
@@ -390,7 +390,7 @@ before you rely on it: it is short on purpose.
 {script}```
 """
 
-_CHECK_SCRIPT = r"""import base64, hashlib, itertools, json, sys, zipfile
+_CHECK_SCRIPT = r"""import base64, hashlib, itertools, json, os, sys, zipfile
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -402,8 +402,12 @@ def need(ok, problem):
     if not ok:
         sys.exit(f"FAIL: {problem}")
 
-def key(vkey):  # NAME+KEYID+BASE64(0x01 || 32-byte Ed25519 key)
-    name, kid, material = vkey.strip().split("+", 2)
+def key(vkey):  # NAME+KEYID+BASE64(0x01 || 32-byte Ed25519 key), or a file holding it
+    if os.path.isfile(vkey):
+        vkey = open(vkey, encoding="utf-8").read()
+    parts = vkey.strip().split("+", 2)
+    need(len(parts) == 3, f"{vkey!r} is not a verifier key NAME+KEYID+BASE64 or a file")
+    name, kid, material = parts
     raw = base64.b64decode(material)
     need(len(raw) == 33 and raw[0] == 1, f"{vkey}: not an Ed25519 verifier key")
     need(hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4].hex() == kid,
@@ -464,7 +468,7 @@ def consistent(m, n, path, old_root, new_root):  # RFC 9162, 2.1.4.2
 
 pack = zipfile.ZipFile(sys.argv[1])
 trusted = [key(k) for k in sys.argv[2:]]
-need(trusted, "usage: python3 check_pack.py PACK.zip KEY [KEY...]")
+need(trusted, "usage: python3 check_pack.py PACK.zip KEY_OR_FILE [KEY_OR_FILE...]")
 
 # 1. Members: exactly these files, each as the manifest lists it.
 need(sorted(pack.namelist()) == sorted(MEMBERS + ["manifest.json", "manifest.sig"]),

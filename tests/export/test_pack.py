@@ -122,7 +122,7 @@ def test_oscal_member_is_the_same_document(written: tuple[Path, Built]) -> None:
     assert results["observations"] and results["findings"]
 
 
-def check_by_hand(path: Path, *keys: NoteSigner) -> subprocess.CompletedProcess[str]:
+def check_by_hand(path: Path, *keys: NoteSigner | str) -> subprocess.CompletedProcess[str]:
     """Run the script VERIFY.md carries, as an auditor would, in a clean interpreter."""
     with zipfile.ZipFile(path) as archive:
         guide = archive.read("VERIFY.md").decode()
@@ -131,7 +131,13 @@ def check_by_hand(path: Path, *keys: NoteSigner) -> subprocess.CompletedProcess[
     script = path.with_name("check_pack.py")
     script.write_text(code.group(1))
     return subprocess.run(
-        [sys.executable, "-I", str(script), str(path), *(k.verifier.vkey() for k in keys)],
+        [
+            sys.executable,
+            "-I",
+            str(script),
+            str(path),
+            *(k if isinstance(k, str) else k.verifier.vkey() for k in keys),
+        ],
         check=False,
         cwd=path.parent,
         capture_output=True,
@@ -161,6 +167,10 @@ def test_verify_md_script_fails_what_verify_pack_fails(
     path, built = written
     stranger = make_signer("stranger")
     assert check_by_hand(path, stranger).stderr.startswith("FAIL: manifest.sig ")
+    assert check_by_hand(path, "no-such-key").stderr.startswith("FAIL: 'no-such-key' is not")
+    key_file = tmp_path / "pinned.pub"
+    key_file.write_text(built.key.verifier.vkey() + "\n")
+    assert check_by_hand(path, str(key_file)).returncode == 0
     contents = members(path)
     lines = _lines(contents["entries.jsonl"])
     cases = {
