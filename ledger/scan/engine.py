@@ -1,9 +1,12 @@
 """Walking the tree, parsing, running the rules, applying suppressions.
 
 Source is parsed with :mod:`ast` and never imported or executed: scanning
-a repository must not run its code. A file that does not parse (Python 2,
-templates) is reported as a warning and skipped; a path that cannot be read
-at all is an :class:`~ledger.errors.InputError`.
+a repository must not run its code. A file that cannot be analysed is reported
+as a warning and skipped, and the scan goes on: one that does not parse
+(Python 2, templates), cannot be read (permissions, a symlink loop), is no
+regular file (a FIFO would block the read), is too large (generated data) or
+nests too deeply for the parser or the rules. A path named on the command line
+that does not exist is an :class:`~ledger.errors.InputError`.
 """
 
 from __future__ import annotations
@@ -14,13 +17,22 @@ import hashlib
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ledger.errors import InputError
 from ledger.scan import bola_rules, jwt_keys, jwt_rules
-from ledger.scan.project import FunctionNode, Hit, Module, Project, index_module
+from ledger.scan.project import (
+    MAX_NESTING,
+    FunctionNode,
+    Hit,
+    Module,
+    NestingTooDeep,
+    Project,
+    index_module,
+)
 from ledger.scan.rules import RULES, SEVERITY_ORDER, Rule
 from ledger.scan.values import Scope
 
@@ -31,6 +43,11 @@ SKIP_DIRS = frozenset(
      ".tox", ".nox", ".mypy_cache", ".ruff_cache", "build", "dist"}
 )  # fmt: skip
 """Directories never descended into: dependencies and build output are not the project's."""
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""Larger files are skipped. Hand-written modules stay well below (the largest in
+several big web projects is half a megabyte); parsing a 20 MB generated table takes
+gigabytes of memory for nothing the rules look at."""
 
 _SUPPRESSION = re.compile(r"#\s*trailseal:\s*ignore\[([A-Z0-9_,\s]+)\]\s*(.*)$")
 
@@ -82,7 +99,8 @@ def scan(paths: Sequence[Path], base: Path | None = None) -> ScanReport:
     CLI passes the current directory, which is where Bandit and Semgrep
     report from), so ``scan src`` reports ``src/app.py`` as they do.
     """
-    root, files = collect(paths)
+    warnings: list[str] = []
+    root, files = collect(paths, warnings)
     prefix = ""
     if base is not None and root.is_relative_to(base.resolve()):
         prefix = root.relative_to(base.resolve()).as_posix()
@@ -94,7 +112,7 @@ def scan(paths: Sequence[Path], base: Path | None = None) -> ScanReport:
     gc.disable()
     project = Project()
     try:
-        report = _scan(root, files, project)
+        report = _scan(root, files, project, warnings)
         if prefix:
             report.findings = [replace(f, path=prefix + f.path) for f in report.findings]
         return report
@@ -105,18 +123,38 @@ def scan(paths: Sequence[Path], base: Path | None = None) -> ScanReport:
             gc.enable()
 
 
-def _scan(root: Path, files: list[Path], project: Project) -> ScanReport:
-    report = ScanReport(root=root)
+def _scan(root: Path, files: list[Path], project: Project, warnings: list[str]) -> ScanReport:
+    report = ScanReport(root=root, warnings=warnings)
     for path in files:
         module = _parse(path, root, report)
-        if module is not None:
+        if module is None:
+            continue
+        try:
             index_module(module, project)
+        except NestingTooDeep as exc:
+            module.release()
+            report.warnings.append(
+                f"{module.rel}: line {exc.line}: nested more than {MAX_NESTING} levels deep "
+                "(generated code?); skipped"
+            )
+            continue
+        report.files += 1
+        report.lines += len(module.lines)
     hits: list[Hit] = []
     for module in project.modules:
         scopes: dict[FunctionNode | None, Scope] = {}
-        hits.extend(jwt_rules.check(module, project, scopes))
-        hits.extend(jwt_keys.check_jwks_fetches(module))
-        hits.extend(bola_rules.check(module, project, scopes))
+        try:
+            found = jwt_rules.check(module, project, scopes)
+            found += jwt_keys.check_jwks_fetches(module)
+            found += bola_rules.check(module, project, scopes)
+        except Exception as exc:  # one file must not end the scan
+            logger.debug("checking %s failed", module.rel, exc_info=True)
+            report.warnings.append(
+                f"{module.rel}: the rules failed on this file ({type(exc).__name__}: {exc}); "
+                "its findings are missing, please report this"
+            )
+            continue
+        hits.extend(found)
     hits.extend(jwt_keys.check_settings(project))
     report.findings = _finish(hits, project)
     logger.info("scanned %d files, %d lines, %d findings", report.files, report.lines,
@@ -124,24 +162,31 @@ def _scan(root: Path, files: list[Path], project: Project) -> ScanReport:
     return report
 
 
-def collect(paths: Sequence[Path]) -> tuple[Path, list[Path]]:
-    """The common root of ``paths`` and every ``.py`` file under them, sorted."""
+def collect(paths: Sequence[Path], warnings: list[str] | None = None) -> tuple[Path, list[Path]]:
+    """The common root of ``paths`` and every ``.py`` file under them, sorted.
+
+    Directories that cannot be listed are left out, each with a line in ``warnings``.
+    Symbolic links to directories are not followed, so a link loop ends nowhere.
+    """
     if not paths:
         raise InputError("scan: no path given; name at least one file or directory")
     files: list[Path] = []
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such file or directory; nothing to scan there")
-        if path.is_file():
-            files.append(path.resolve())
+        if path.is_dir():
+            files.extend(_walk(path.resolve(), warnings if warnings is not None else []))
         else:
-            files.extend(_walk(path.resolve()))
+            files.append(path.resolve())
     dirs = [str(p.resolve() if p.is_dir() else p.resolve().parent) for p in paths]
     return Path(os.path.commonpath(dirs)), sorted(set(files))
 
 
-def _walk(top: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(top):
+def _walk(top: Path, warnings: list[str]) -> Iterator[Path]:
+    def unlisted(exc: OSError) -> None:
+        warnings.append(f"{exc.filename}: cannot list the directory ({exc.strerror}); skipped")
+
+    for dirpath, dirnames, filenames in os.walk(top, onerror=unlisted):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
         for name in filenames:
             if name.endswith(".py"):
@@ -151,12 +196,23 @@ def _walk(top: Path) -> Iterator[Path]:
 def _parse(path: Path, root: Path, report: ScanReport) -> Module | None:
     rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            report.warnings.append(f"{rel}: not a regular file; skipped")
+            return None
+        if info.st_size > MAX_FILE_BYTES:
+            report.warnings.append(
+                f"{rel}: {info.st_size} bytes, over the {MAX_FILE_BYTES} bytes read from one "
+                "file (generated code?); skipped"
+            )
+            return None
         data = path.read_bytes()
     except OSError as exc:
-        raise InputError(
-            f"{path}: line 1: cannot read the file ({exc.strerror}); check its permissions "
-            "or leave it out of the scan"
-        ) from exc
+        report.warnings.append(
+            f"{rel}: cannot read the file ({exc.strerror or exc}); check its permissions "
+            "or leave it out of the scan; skipped"
+        )
+        return None
     try:
         tree = ast.parse(data, filename=rel)
     except (SyntaxError, ValueError) as exc:
@@ -164,10 +220,11 @@ def _parse(path: Path, root: Path, report: ScanReport) -> Module | None:
         message = getattr(exc, "msg", None) or str(exc)
         report.warnings.append(f"{rel}: line {line}: not valid Python 3 ({message}); skipped")
         return None
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    report.files += 1
-    report.lines += len(lines)
-    return Module(rel=rel, tree=tree, lines=lines)
+    except (RecursionError, MemoryError):
+        # CPython's parser gives up on chains of thousands of operators with these.
+        report.warnings.append(f"{rel}: nested too deeply for the Python parser; skipped")
+        return None
+    return Module(rel=rel, tree=tree, lines=data.decode("utf-8", errors="replace").splitlines())
 
 
 def _finish(hits: list[Hit], project: Project) -> list[ScanFinding]:

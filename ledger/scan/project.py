@@ -38,6 +38,10 @@ class Module:
     """Every class in the module."""
     order: list[ast.AST] = field(default_factory=list)
     """Every node in pre-order; a subtree is a slice of it (see :func:`walk`)."""
+    class_bindings: list[tuple[str, ast.expr]] = field(default_factory=list)
+    """Class-level ``NAME = value`` bindings, in source order, for the project index."""
+    config_entries: list[tuple[str, ast.expr]] = field(default_factory=list)
+    """Flask-style config entries, in source order, for the project index."""
 
     def release(self) -> None:
         """Drop the node order: each indexed node refers to it, a cycle per node."""
@@ -163,8 +167,14 @@ class Project:
     def add(self, module: Module) -> None:
         """Index one module's definitions."""
         self.modules.append(module)
+        for name, value in module.class_bindings:
+            self.constants[name].append((module, value))
         for name, value in module.constants.items():
             self.constants[name].append((module, value))
+        for func in module.functions:
+            self.functions[func.name].append((module, func))
+        for key, value in module.config_entries:
+            self.config[key].append((module, value))
         for origin in module.imports.values():
             self.imported_packages.add(origin.split(".", 1)[0])
 
@@ -221,8 +231,27 @@ def _child_fields(cls: type) -> tuple[str, ...]:
     return fields
 
 
+MAX_NESTING = 100
+"""The deepest syntax tree the rules are given. Hand-written code stays far below it
+(the deepest file of several large web projects nests 28 levels); the rules follow
+expressions recursively, so a deeper tree, such as a generated chain of thousands of
+``+``, would exhaust the interpreter's stack."""
+
+
+class NestingTooDeep(Exception):
+    """A module whose syntax tree nests deeper than :data:`MAX_NESTING`."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
 def index_module(module: Module, project: Project) -> None:
-    """Fill ``module``'s tables in one walk over its tree and add it to ``project``."""
+    """Fill ``module``'s tables in one walk over its tree and add it to ``project``.
+
+    Raises :class:`NestingTooDeep`, leaving ``project`` unchanged, for a tree deeper than
+    :data:`MAX_NESTING`.
+    """
     parents = module.parents
     order = module.order
     node_type = ast.AST
@@ -231,8 +260,10 @@ def index_module(module: Module, project: Project) -> None:
     # that order (for :func:`walk`). After parsing, this walk is most of the scanner's
     # time, so it visits each node once and dispatches on its type once.
     todo: list[ast.AST] = [module.tree]
+    depths: list[int] = [0]
     while todo:
         node = todo.pop()
+        depth = depths.pop()
         cls = type(node)
         state = node.__dict__
         state["_ts_index"] = len(order)
@@ -250,13 +281,16 @@ def index_module(module: Module, project: Project) -> None:
                 elif isinstance(value, node_type):
                     children.append(value)
             if children:
+                if depth >= MAX_NESTING:
+                    raise NestingTooDeep(getattr(node, "lineno", 1))
                 state["_ts_last"] = children[-1]
                 for child in children:
                     parents[child] = node
                 children.reverse()
                 todo += children
+                depths += [depth + 1] * len(children)
         if cls in _INDEXED:
-            _index_node(module, project, node)
+            _index_node(module, node)
     project.add(module)
 
 
@@ -266,17 +300,16 @@ _INDEXED = frozenset(
 )  # fmt: skip
 
 
-def _index_node(module: Module, project: Project, node: ast.AST) -> None:
-    """Record a definition, a call or an import in the module's and project's tables."""
+def _index_node(module: Module, node: ast.AST) -> None:
+    """Record a definition, a call or an import in the module's tables."""
     if isinstance(node, ast.Call):
         module.calls.append(node)
-        _index_config_update(module, project, node)
+        _index_config_update(module, node)
     elif isinstance(node, ast.Assign | ast.AnnAssign):
         if node.value is not None:
-            _index_binding(module, project, node, module.parents.get(node))
+            _index_binding(module, node, module.parents.get(node))
     elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
         module.functions.append(node)
-        project.functions[node.name].append((module, node))
     elif isinstance(node, ast.ClassDef):
         module.classes.append(node)
     elif isinstance(node, ast.Import | ast.ImportFrom):
@@ -295,7 +328,7 @@ def _index_import(module: Module, node: ast.Import | ast.ImportFrom) -> None:
 
 
 def _index_binding(
-    module: Module, project: Project, node: ast.Assign | ast.AnnAssign, parent: ast.AST | None
+    module: Module, node: ast.Assign | ast.AnnAssign, parent: ast.AST | None
 ) -> None:
     assert node.value is not None
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -305,7 +338,7 @@ def _index_binding(
         elif isinstance(target, ast.Name) and isinstance(parent, ast.ClassDef):
             # Settings classes (pydantic BaseSettings, Flask config objects, Django
             # AppConfig) are read as ``settings.NAME``; index their attributes by name.
-            project.constants[target.id].append((module, node.value))
+            module.class_bindings.append((target.id, node.value))
         elif (
             isinstance(target, ast.Subscript)
             and isinstance(target.value, ast.Attribute)
@@ -313,10 +346,10 @@ def _index_binding(
             and isinstance(target.slice, ast.Constant)
             and isinstance(target.slice.value, str)
         ):
-            project.config[target.slice.value].append((module, node.value))
+            module.config_entries.append((target.slice.value, node.value))
 
 
-def _index_config_update(module: Module, project: Project, call: ast.Call) -> None:
+def _index_config_update(module: Module, call: ast.Call) -> None:
     func = call.func
     if (
         isinstance(func, ast.Attribute)
@@ -326,4 +359,4 @@ def _index_config_update(module: Module, project: Project, call: ast.Call) -> No
     ):
         for kw in call.keywords:
             if kw.arg:
-                project.config[kw.arg].append((module, kw.value))
+                module.config_entries.append((kw.arg, kw.value))
