@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import stat
+import tokenize
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,6 +49,10 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 """Larger files are skipped. Hand-written modules stay well below (the largest in
 several big web projects is half a megabyte); parsing a 20 MB generated table takes
 gigabytes of memory for nothing the rules look at."""
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+"""Line ends as Python's tokenizer counts them; ``str.splitlines`` also splits at form
+feeds and other separators, which would shift every line after them."""
 
 _SUPPRESSION = re.compile(r"#\s*trailseal:\s*ignore\[([A-Z0-9_,\s]+)\]\s*(.*)$")
 
@@ -224,7 +229,20 @@ def _parse(path: Path, root: Path, report: ScanReport) -> Module | None:
         # CPython's parser gives up on chains of thousands of operators with these.
         report.warnings.append(f"{rel}: nested too deeply for the Python parser; skipped")
         return None
-    return Module(rel=rel, tree=tree, lines=data.decode("utf-8", errors="replace").splitlines())
+    return Module(rel=rel, tree=tree, lines=_source_lines(data))
+
+
+def _source_lines(data: bytes) -> list[str]:
+    """The text of each line, decoded as Python decodes the file (BOM, coding cookie)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(iter(data.splitlines(keepends=True)).__next__)
+        text = data.decode(encoding, errors="replace")
+    except (SyntaxError, LookupError):
+        text = data.decode("utf-8", errors="replace")
+    lines = _NEWLINE.split(text)
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def _finish(hits: list[Hit], project: Project) -> list[ScanFinding]:

@@ -130,3 +130,40 @@ def test_a_rule_failing_on_one_file_does_not_end_the_scan(
         "bad.py: the rules failed on this file (KeyError: 'boom'); its findings are missing, "
         "please report this"
     ]
+
+
+def test_form_feeds_do_not_shift_lines(tmp_path: Path) -> None:
+    # Form feeds separate sections in older code bases; Python does not count them as
+    # line ends, so neither may the snippets and suppressions.
+    source = (
+        "import jwt\n\x0c\n\ndef peek(token):\n    x = 1\x0c\n"
+        '    return jwt.decode(token, options={"verify_signature": False})'
+        "  # trailseal: ignore[JWT001] offline debugging tool\n"
+    )
+    _write(tmp_path, **{"tool.py": source})
+    report = scan([tmp_path])
+    assert report.lines == 6
+    [finding] = report.findings
+    assert (finding.line, finding.column) == (6, 12)
+    assert finding.snippet.startswith("return jwt.decode(token")
+    assert finding.suppression == "offline debugging tool"
+
+
+def test_byte_order_mark_and_coding_cookie_are_decoded(tmp_path: Path) -> None:
+    bom = b"\xef\xbb\xbf" + b'import jwt; c = jwt.decode(t, options={"verify_signature": False})\n'
+    latin = (
+        b"# -*- coding: latin-1 -*-\nimport jwt\n\n"
+        b'def peek(t, caf\xe9="\xe9"): return jwt.decode(t, options={"verify_signature": False})\n'
+    )
+    _write(tmp_path, **{"bom.py": bom, "latin.py": latin})
+    report = scan([tmp_path])
+    assert report.warnings == []
+    found = {f.path: (f.line, f.column, f.snippet) for f in report.active}
+    assert found["bom.py"] == (
+        1,
+        17,
+        'import jwt; c = jwt.decode(t, options={"verify_signature": False})',
+    )
+    line, column, snippet = found["latin.py"]
+    assert (line, column) == (4, 31)
+    assert snippet.startswith('def peek(t, café="é"): return jwt.decode(')
