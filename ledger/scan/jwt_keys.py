@@ -203,10 +203,12 @@ def check_settings(project: Project) -> list[Hit]:
 
 
 def _setting(project: Project, name: str) -> tuple[Module, ast.expr] | None:
-    entries = project.config.get(name, [])
+    """The application's value of a setting; test configuration is not deployed."""
+    entries = [entry for entry in project.config.get(name, []) if not entry[0].is_test]
     if entries:
         return entries[-1]
-    return project.unique_constant(name)
+    found = project.unique_constant(name)
+    return found if found is not None and not found[0].is_test else None
 
 
 def _setting_leeway(module: Module, expr: ast.expr, project: Project, hits: list[Hit]) -> None:

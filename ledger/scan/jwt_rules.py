@@ -80,11 +80,11 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
     for jc, scope in jwt_calls:
         if jc.lib in {PYJWT, JOSE} and jc.op in {"decode", "decode_complete"}:
             _decode(jc, scope, hits, verified_in[scope.func] or id(jc.call) in helped)
-        elif jc.lib in {PYJWT, JOSE} and jc.op == "encode" and not module.is_test:
+        elif jc.lib in {PYJWT, JOSE} and jc.op == "encode":
             _encode(jc, scope, hits, payload_index=0, key_index=1)
         elif jc.lib in {AUTHLIB, AUTHLIB_DEFAULT} and jc.op == "decode":
             _authlib_decode(jc, scope, hits, project)
-        elif jc.lib in {AUTHLIB, AUTHLIB_DEFAULT} and jc.op == "encode" and not module.is_test:
+        elif jc.lib in {AUTHLIB, AUTHLIB_DEFAULT} and jc.op == "encode":
             _encode(jc, scope, hits, payload_index=1, key_index=2)
         elif jc.op == "JsonWebToken" and jc.call.args:
             _algorithm_list(jc.call.args[0], jc.call, scope, hits)
@@ -94,7 +94,7 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
                 hits.append(_hit("JWT013", scope, jc.call, "claims read by get_unverified_claims"))
         elif jc.op == "PyJWKClient":
             jwt_keys.check_jwks_client(jc.call, scope, hits)
-    returners = unverified_returners(project) if not module.is_test else {}
+    returners = unverified_returners(project)
     for call in module.calls:
         if call_name(call) in returners:
             _unverified_caller(call, returners[call_name(call)], module, project, scopes, hits)
@@ -158,7 +158,7 @@ def _decode(jc: JwtCall, scope: Scope, hits: list[Hit], verified_nearby: bool) -
             hits.append(_hit("JWT001", scope, call, "signature verification is disabled"))
         # A role read from these claims decides access even if the token is verified
         # later: the decision was taken on what the client wrote (RFC 8725 section 3.1).
-        if scope.func is not None and not scope.module.is_test:
+        if scope.func is not None:
             decisions = access_decisions(call, scope.func, scope.module)
             if decisions:
                 message = "a role or scope from unverified claims decides access"
