@@ -39,6 +39,7 @@ from ledger.scan.jwt_unverified import (
     claim_read,
     helper_verifies,
     is_payload_segment,
+    on_every_path,
     only_key_selection,
     unverified_returners,
     verifying_functions,
@@ -66,20 +67,24 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
         found = classify(call, module, scope)
         if found is not None:
             jwt_calls.append((found, scope))
-    verified_in: dict[FunctionNode | None, bool] = defaultdict(bool)
+    verified: dict[FunctionNode | None, list[ast.Call]] = defaultdict(list)
     for jc, scope in jwt_calls:
         if jc.op in {"decode", "decode_complete"} and not signature_off(jc, scope):
-            verified_in[scope.func] = True
+            verified[scope.func].append(jc.call)
+
+    def verified_in(call: ast.Call, scope: Scope) -> bool:
+        return on_every_path(call, verified[scope.func], module)
+
     # A key chosen here may be handed to a helper of the project that verifies with it.
     verifiers = verifying_functions(project) if jwt_calls else frozenset()
     helped = {
         id(jc.call)
         for jc, scope in jwt_calls
-        if not verified_in[scope.func] and helper_verifies(jc.call, scope, verifiers)
+        if not verified_in(jc.call, scope) and helper_verifies(jc.call, scope, verifiers)
     }
     for jc, scope in jwt_calls:
         if jc.lib in {PYJWT, JOSE} and jc.op in {"decode", "decode_complete"}:
-            _decode(jc, scope, hits, verified_in[scope.func] or id(jc.call) in helped)
+            _decode(jc, scope, hits, verified_in(jc.call, scope) or id(jc.call) in helped)
         elif jc.lib in {PYJWT, JOSE} and jc.op == "encode":
             _encode(jc, scope, hits, payload_index=0, key_index=1)
         elif jc.lib in {AUTHLIB, AUTHLIB_DEFAULT} and jc.op == "decode":
@@ -89,7 +94,7 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
         elif jc.op == "JsonWebToken" and jc.call.args:
             _algorithm_list(jc.call.args[0], jc.call, scope, hits)
         elif jc.op == "get_unverified_claims":
-            nearby = verified_in[scope.func] or id(jc.call) in helped
+            nearby = verified_in(jc.call, scope) or id(jc.call) in helped
             if not only_key_selection(jc.call, scope, nearby):
                 hits.append(_hit("JWT013", scope, jc.call, "claims read by get_unverified_claims"))
         elif jc.op == "PyJWKClient":
@@ -101,7 +106,7 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
         elif call_name(call) in {"urlsafe_b64decode", "b64decode"}:
             scope = _scope(module, project, scopes, call)
             if is_payload_segment(call, scope) and not only_key_selection(
-                call, scope, verified_in[scope.func]
+                call, scope, verified_in(call, scope)
             ):
                 hits.append(_hit("JWT013", scope, call, "JWT payload decoded by hand"))
         elif imports_jwt and call_name(call) == "validate" and _is_claims_validate(module):

@@ -47,26 +47,65 @@ def helper_verifies(call: ast.Call, scope: Scope, verifiers: frozenset[str]) -> 
     """
     if scope.func is None or not verifiers:
         return False
-    holder = scope.module.parents.get(call)
-    while holder is not None and not isinstance(holder, ast.stmt):
-        holder = scope.module.parents.get(holder)
-    if isinstance(holder, ast.Return):
+    if _statement(call, scope.module).__class__ is ast.Return:
         return False  # the unverified claims leave before any helper runs
-    branches = _branches(call, scope.module)
-    return any(
-        isinstance(node, ast.Call)
-        and call_name(node) in verifiers
-        and _branches(node, scope.module) <= branches
+    helpers = [
+        node
         for node in nodes(scope.func)
+        if isinstance(node, ast.Call) and call_name(node) in verifiers
+    ]
+    return on_every_path(call, helpers, scope.module)
+
+
+def on_every_path(call: ast.Call, verified: list[ast.Call], module: Module) -> bool:
+    """Whether one of the ``verified`` decodes of the function runs wherever ``call`` runs.
+
+    It must sit in no branch (or branch arm) that ``call`` is not in: a verified decode
+    under ``if verify_signature:`` does not cover the unverified one after the ``if``.
+    When ``call`` is returned, the verified decode must come before it.
+    """
+    branches = _branches(call, module)
+    returned = _statement(call, module).__class__ is ast.Return
+    start = (call.lineno, call.col_offset)
+    candidates = [
+        (other, _branches(other, module))
+        for other in verified
+        if other is not call and (not returned or (other.lineno, other.col_offset) < start)
+    ]
+    # ``if iss == A: decode(key_a) else: decode(key_b)`` verifies on both arms of the if.
+    arms = {arm for _, found in candidates for arm in found}
+    both = {block for block, arm in arms if (block, _OTHER_ARM.get(arm, "")) in arms}
+    return any(
+        {(block, arm) for block, arm in found if block not in both} <= branches
+        for _, found in candidates
     )
 
 
-def _branches(node: ast.AST, module: Module) -> set[int]:
-    found: set[int] = set()
+_OTHER_ARM = {"body": "orelse", "orelse": "body"}
+
+
+def _statement(node: ast.AST, module: Module) -> ast.AST | None:
+    holder = module.parents.get(node)
+    while holder is not None and not isinstance(holder, ast.stmt):
+        holder = module.parents.get(holder)
+    return holder
+
+
+def _branches(node: ast.AST, module: Module) -> set[tuple[int, str]]:
+    """The conditional blocks around ``node`` in its function, each with the arm it is in."""
+    found: set[tuple[int, str]] = set()
+    prev = node
     cur = module.parents.get(node)
     while cur is not None and not isinstance(cur, ast.FunctionDef | ast.AsyncFunctionDef):
-        if isinstance(cur, ast.If | ast.For | ast.While | ast.match_case | ast.ExceptHandler):
-            found.add(id(cur))
+        if isinstance(cur, ast.If | ast.For | ast.AsyncFor | ast.While):
+            # The test or the iterable runs on every path; each arm on some.
+            if any(prev is stmt for stmt in cur.orelse):
+                found.add((id(cur), "orelse"))
+            elif any(prev is stmt for stmt in cur.body):
+                found.add((id(cur), "body"))
+        elif isinstance(cur, ast.match_case | ast.ExceptHandler):
+            found.add((id(cur), "case"))
+        prev = cur
         cur = module.parents.get(cur)
     return found
 

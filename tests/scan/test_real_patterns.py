@@ -49,3 +49,44 @@ def test_settings_of_test_configuration_are_not_reported(tmp_path: Path) -> None
     app = "from flask_jwt_extended import JWTManager\n\napp.config['JWT_SECRET_KEY'] = key()\n"
     conf = "def app():\n    app.config['JWT_ACCESS_TOKEN_EXPIRES'] = False\n"
     assert _findings(tmp_path, **{"svc/app.py": app, "tests/conftest.py": conf}) == set()
+
+
+OPTIONAL_VERIFICATION = """\
+import jwt
+from authlib.jose import JsonWebKey, jwt as authlib_jwt
+
+
+class Security:
+    def azure_claims(self, id_token):
+        # The verified decode runs only when the deployment switches it on.
+        if self.verify_signature:
+            keyset = JsonWebKey.import_key_set(self.jwks())
+            claims = authlib_jwt.decode(id_token, keyset, claims_options=self.claims_options)
+            claims.validate()
+            return claims
+        return jwt.decode(id_token, options={"verify_signature": False})  # expect JWT001
+
+    def picked_key(self, token):
+        # Unverified claims choose the issuer's key; every arm then verifies.
+        unverified = jwt.decode(token, options={"verify_signature": False})
+        if unverified["iss"] == self.first_issuer:
+            return jwt.decode(token, self.k1, algorithms=["RS256"], audience="api", issuer="a")
+        elif unverified["iss"] == self.second_issuer:
+            return jwt.decode(token, self.k2, algorithms=["RS256"], audience="api", issuer="b")
+        else:
+            return jwt.decode(token, self.k3, algorithms=["RS256"], audience="api", issuer="c")
+
+    def returned_first(self, token, verify):
+        if not verify:
+            return jwt.decode(token, options={"verify_signature": False})  # expect JWT001
+        return jwt.decode(token, self.key, algorithms=["HS256"])
+"""
+
+
+def test_verified_decode_must_run_on_the_unverified_decode_path(tmp_path: Path) -> None:
+    # Mirrors SSO integrations that verify an identity-provider token only behind a
+    # configuration switch and otherwise hand back the unverified claims.
+    found = _findings(tmp_path, **{"auth/security.py": OPTIONAL_VERIFICATION})
+    lines = OPTIONAL_VERIFICATION.splitlines()
+    expected = {i for i, text in enumerate(lines, start=1) if "# expect JWT001" in text}
+    assert {line for _, line, rule in found if rule == "JWT001"} == expected
