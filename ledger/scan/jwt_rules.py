@@ -44,7 +44,7 @@ from ledger.scan.jwt_unverified import (
     unverified_returners,
     verifying_functions,
 )
-from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes
+from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes, walk
 from ledger.scan.values import UNKNOWN, Scope, call_name, dotted
 
 MAX_LEEWAY_SECONDS = 300
@@ -182,13 +182,19 @@ def _decode(jc: JwtCall, scope: Scope, hits: list[Hit], verified_nearby: bool) -
     external = families == {"asymmetric"} or jwt_keys.is_public_key(
         arg(call, 1, "key", kwargs), scope
     )
-    checked = _manually_checked_claims(scope.func)
+    checked = _manually_checked_claims(scope.func) | _claims_checked_by_helpers(call, scope)
+    chosen = _options_chosen_by_caller(jc, scope)
+
+    def disabled(option: str) -> bool:
+        return option not in chosen and scope.literal(options.get(option)) is False
+
     for rule, kw, option, claim in (
         ("JWT005", "audience", "verify_aud", "aud"),
         ("JWT006", "issuer", "verify_iss", "iss"),
     ):
-        if scope.literal(options.get(option)) is False:
-            hits.append(_hit(rule, scope, call, f"{option} is disabled"))
+        if disabled(option):
+            if claim not in checked:
+                hits.append(_hit(rule, scope, call, f"{option} is disabled"))
         elif (
             external
             and claim not in checked
@@ -202,7 +208,7 @@ def _decode(jc: JwtCall, scope: Scope, hits: list[Hit], verified_nearby: bool) -
     if scope.literal(options.get("require_exp")) is False:
         hits.append(_hit("JWT007", scope, call, "require_exp is off"))
     for option in _TIME_OPTIONS:
-        if scope.literal(options.get(option)) is False:
+        if disabled(option) and option.removeprefix("verify_") not in checked:
             hits.append(_hit("JWT008", scope, call, f"{option} is disabled"))
             break
     if scope.literal(kwargs.get("verify_expiration")) is False:
@@ -358,6 +364,58 @@ def _validated(call: ast.Call, scope: Scope, project: Project) -> bool:
 
 def _is_claims_validate(module: Module) -> bool:
     return any(origin.startswith("authlib") for origin in module.imports.values())
+
+
+def _claims_checked_by_helpers(call: ast.Call, scope: Scope) -> set[str]:
+    """Claims compared by a project function the decoded claims are handed to, as in
+    ``data = jwt.decode(...)`` then ``self._validate(data)``, which checks ``data["exp"]``.
+    Every definition of the helper's name must compare the claim."""
+    found: set[str] = set()
+    parent = scope.module.parents.get(call)
+    if scope.func is None or not isinstance(parent, ast.Assign):
+        return found
+    names = {t.id for t in parent.targets if isinstance(t, ast.Name)}
+    for node in nodes(scope.func):
+        if not isinstance(node, ast.Call) or node is call:
+            continue
+        values = [*node.args, *(kw.value for kw in node.keywords)]
+        if not any(isinstance(v, ast.Name) and v.id in names for v in values):
+            continue
+        defs = scope.project.functions.get(call_name(node), [])
+        if 0 < len(defs) <= _MAX_HELPER_DEFINITIONS:
+            found |= set.intersection(*(_manually_checked_claims(f) for _, f in defs))
+    return found
+
+
+_MAX_HELPER_DEFINITIONS = 4
+"""More definitions of one name say nothing about which one a call reaches."""
+
+
+def _options_chosen_by_caller(jc: JwtCall, scope: Scope) -> set[str]:
+    """Options switched off only under an ``if`` on a parameter of the function, as in
+    ``if allow_expired: options["verify_exp"] = False``: a library's or helper's caller
+    decides, and the finding belongs to the caller that asks for it."""
+    chosen: set[str] = set()
+    options = arg(jc.call, 3, "options", scope.call_kwargs(jc.call))
+    if scope.func is None or not isinstance(options, ast.Name):
+        return chosen
+    for node in nodes(scope.func):
+        if not isinstance(node, ast.If) or not scope.params & {
+            n.id for n in walk(node.test) if isinstance(n, ast.Name)
+        }:
+            continue
+        for stmt in walk(node):
+            if isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    if (
+                        isinstance(target, ast.Subscript)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == options.id
+                        and isinstance(target.slice, ast.Constant)
+                        and isinstance(target.slice.value, str)
+                    ):
+                        chosen.add(target.slice.value)
+    return chosen
 
 
 def _manually_checked_claims(func: FunctionNode | None) -> set[str]:

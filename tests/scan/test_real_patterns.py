@@ -90,3 +90,56 @@ def test_verified_decode_must_run_on_the_unverified_decode_path(tmp_path: Path) 
     lines = OPTIONAL_VERIFICATION.splitlines()
     expected = {i for i, text in enumerate(lines, start=1) if "# expect JWT001" in text}
     assert {line for _, line, rule in found if rule == "JWT001"} == expected
+
+
+EXPIRY_CHECKED_ELSEWHERE = """\
+import time
+
+import jwt
+
+NO_EXP = {"verify_exp": False}
+
+
+class Guard:
+    def extract(self, token):
+        # The library checks the expiry itself, to tell expired access from refresh.
+        data = jwt.decode(token, self.key, algorithms=["HS256"], options={"verify_exp": False})
+        self._validate(data)
+        return data
+
+    def _validate(self, data):
+        if time.time() > data["exp"]:
+            raise PermissionError("expired")
+
+    def unchecked(self, token):
+        data = jwt.decode(token, KEY, algorithms=["HS256"], options=NO_EXP)  # expect JWT008
+        self._log(data)
+        return data
+
+    def _log(self, data):
+        print(data["sub"])
+
+
+def decode_token(token, key, allow_expired=False):
+    # A library helper whose caller asks for expired tokens to be read (for refresh).
+    options = {"verify_aud": False}
+    if allow_expired:
+        options["verify_exp"] = False
+    return jwt.decode(token, key, algorithms=["HS256"], options=options)
+
+
+def decode_legacy(token, key):
+    options = {}
+    if LEGACY:
+        options["verify_exp"] = False
+    return jwt.decode(token, key, algorithms=["HS256"], options=options)  # expect JWT008
+"""
+
+
+def test_time_claims_checked_by_a_helper_or_disabled_by_the_caller(tmp_path: Path) -> None:
+    # Mirrors a Flask auth extension that validates 'exp' in its own helper, and one
+    # whose decode function lets its caller accept expired tokens.
+    found = _findings(tmp_path, **{"ext/base.py": EXPIRY_CHECKED_ELSEWHERE})
+    lines = EXPIRY_CHECKED_ELSEWHERE.splitlines()
+    expected = {i for i, text in enumerate(lines, start=1) if "# expect JWT008" in text}
+    assert {line for _, line, rule in found if rule == "JWT008"} == expected
