@@ -131,7 +131,18 @@ def only_key_selection(call: ast.Call, scope: Scope, verified_nearby: bool) -> b
         return True
     if scope.func is not None and _UNVERIFIED_API.search(scope.func.name):
         return True
-    parent = scope.module.parents.get(call)
+    parents = scope.module.parents
+    node: ast.AST = call
+    parent = parents.get(node)
+    # Through the JSON parse of a hand-decoded payload: ``json.loads(b64decode(p)).get(...)``.
+    while True:
+        if isinstance(parent, ast.Call) and call_name(parent) == "loads" and node in parent.args:
+            node, parent = parent, parents.get(parent)
+        elif isinstance(parent, ast.Attribute) and parent.attr == "decode":
+            node = parents.get(parent) or parent
+            parent = parents.get(node)
+        else:
+            break
     if isinstance(parent, ast.Attribute) and parent.attr == "get":
         parent = scope.module.parents.get(parent)
     if isinstance(parent, ast.Subscript | ast.Call):
@@ -174,14 +185,23 @@ def is_payload_segment(call: ast.Call, scope: Scope) -> bool:
             isinstance(node, ast.Subscript)
             and isinstance(node.slice, ast.Constant)
             and node.slice.value == 1
-            and isinstance(node.value, ast.Call)
-            and call_name(node.value) == "split"
-            and node.value.args
-            and isinstance(node.value.args[0], ast.Constant)
-            and node.value.args[0].value == "."
         ):
-            return True
+            # ``token.split(".")[1]``, or ``parts[1]`` after ``parts = token.split(".")``.
+            base = node.value
+            bases = scope.local_values(base.id) if isinstance(base, ast.Name) else [base]
+            if any(_splits_on_dot(b) for b in bases):
+                return True
     return False
+
+
+def _splits_on_dot(expr: ast.expr) -> bool:
+    return (
+        isinstance(expr, ast.Call)
+        and call_name(expr) == "split"
+        and bool(expr.args)
+        and isinstance(expr.args[0], ast.Constant)
+        and expr.args[0].value == "."
+    )
 
 
 _ACCESS_CLAIM = re.compile(

@@ -143,3 +143,34 @@ def test_time_claims_checked_by_a_helper_or_disabled_by_the_caller(tmp_path: Pat
     lines = EXPIRY_CHECKED_ELSEWHERE.splitlines()
     expected = {i for i, text in enumerate(lines, start=1) if "# expect JWT008" in text}
     assert {line for _, line, rule in found if rule == "JWT008"} == expected
+
+
+HAND_DECODED = """\
+import base64
+import json
+
+from authlib.jose import JsonWebKey, jwt as authlib_jwt
+
+
+def token_info(id_token, jwks, verify_signature):
+    # An SSO login that verifies the identity token only when configured to.
+    if verify_signature:
+        claims = authlib_jwt.decode(id_token, JsonWebKey.import_key_set(jwks))
+        claims.validate()
+        return claims
+    parts = id_token.split(".")
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    return json.loads(base64.urlsafe_b64decode(payload))  # expect JWT013
+
+
+def expiry(token):
+    parts = token.split(".")
+    return json.loads(base64.urlsafe_b64decode(parts[1] + "=="))["exp"]
+"""
+
+
+def test_payload_split_into_a_local_then_decoded_by_hand(tmp_path: Path) -> None:
+    found = _findings(tmp_path, **{"auth/sso.py": HAND_DECODED})
+    lines = HAND_DECODED.splitlines()
+    expected = {i for i, text in enumerate(lines, start=1) if "# expect JWT013" in text}
+    assert {line for _, line, rule in found if rule == "JWT013"} == expected
