@@ -10,6 +10,7 @@ by id is not a broken-authorisation finding whoever asks.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from ledger.scan.project import Project, walk
@@ -31,6 +32,12 @@ USER_FIELDS = frozenset(
 )  # fmt: skip
 """Owner columns that name the user (or the tenant a token carries), not a group."""
 _FK_CALLS = {"ForeignKey", "OneToOneField"}
+_TRAIL_FIELD = re.compile(
+    r"^last_|(modified|updated|edited|changed|deleted|approved|reviewed|closed|locked|"
+    r"moderated|verified)_by",
+)
+"""User columns that record who last acted on a row (``last_post_user_id``,
+``modified_by``), not whose it is: a forum's last poster does not own the forum."""
 
 
 @dataclass
@@ -120,7 +127,10 @@ def _read_field(stmt: ast.stmt, info: ModelInfo, models: Models) -> None:
         head, _, tail = fk.rpartition(".")
         table = tail if tail[:1].isupper() else head.split(".")[-1]
     normal = table.lower().removesuffix("s")
-    if "auth_user_model" in fk.lower() or normal in PRINCIPAL_TABLES or target.id in OWNER_FIELDS:
+    to_principal = "auth_user_model" in fk.lower() or normal in PRINCIPAL_TABLES
+    if to_principal and target.id not in OWNER_FIELDS and _TRAIL_FIELD.search(target.id):
+        return  # who touched the row last is no owner of it
+    if to_principal or target.id in OWNER_FIELDS:
         info.owner_fields.add(target.id)
         info.owner_fields.add(target.id.removesuffix("_id"))
         info.owner_fields.add(target.id.removesuffix("_id") + "_id")

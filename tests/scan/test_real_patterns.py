@@ -174,3 +174,59 @@ def test_payload_split_into_a_local_then_decoded_by_hand(tmp_path: Path) -> None
     lines = HAND_DECODED.splitlines()
     expected = {i for i, text in enumerate(lines, start=1) if "# expect JWT013" in text}
     assert {line for _, line, rule in found if rule == "JWT013"} == expected
+
+
+FORUM_MODELS = """\
+from app.extensions import db
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    id = db.Column(db.Integer, primary_key=True)
+
+
+class Forum(db.Model):
+    __tablename__ = "forums"
+    id = db.Column(db.Integer, primary_key=True)
+    last_post_user_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    moderated_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+
+
+class Draft(db.Model):
+    __tablename__ = "drafts"
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    last_edited_by = db.Column(db.Integer, db.ForeignKey("users.id"))
+"""
+FORUM_VIEWS = """\
+from flask import render_template
+from flask.views import MethodView
+from flask_login import login_required
+
+from app.models import Draft, Forum
+
+
+class NewTopic(MethodView):
+    decorators = [login_required]
+
+    def get(self, forum_id):
+        forum = Forum.query.filter_by(id=forum_id).first_or_404()
+        return render_template("forum.html", forum=forum)
+
+
+class EditDraft(MethodView):
+    decorators = [login_required]
+
+    def get(self, draft_id):
+        draft = Draft.query.filter_by(id=draft_id).first_or_404()  # expect BOLA001
+        return render_template("draft.html", draft=draft)
+"""
+
+
+def test_last_actor_columns_do_not_make_a_model_owned(tmp_path: Path) -> None:
+    # Mirrors a forum whose boards record their last poster: reading a board by id is
+    # no one's private object, while a draft with a user_id still is.
+    found = _findings(tmp_path, **{"app/models.py": FORUM_MODELS, "app/views.py": FORUM_VIEWS})
+    lines = FORUM_VIEWS.splitlines()
+    expected = {i for i, text in enumerate(lines, start=1) if "# expect BOLA001" in text}
+    assert {line for path, line, _ in found if path == "app/views.py"} == expected
