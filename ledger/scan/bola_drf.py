@@ -58,6 +58,7 @@ def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
             and any(_last(n) in user_filters for n in walk(backends))
         ):
             scoped = True
+        scoped = scoped or _inherits_scoping(cls, project, set())
         if not scoped:
             hits.append(Hit("BOLA005", module, cls, f"{model} rows are served to every user"))
     return hits
@@ -119,4 +120,73 @@ def _object_permission_classes(project: Project) -> set[str]:
                 filters.add(cls.name)
     project.derived["object_permissions"] = found
     project.derived["user_filters"] = filters
+    return found
+
+
+_BASE_SCOPING = re.compile(r"\brequest\.(?:user|auth)\b|check_object_permissions\(|for_user\(")
+"""What a project's own view base class does to bind every query to the caller."""
+_SCOPING_HOOKS = frozenset(
+    {"get_queryset", "get_object", "filter_queryset", "initial", "dispatch",
+     "check_permissions", "check_object_permissions"}
+)  # fmt: skip
+"""The DRF hooks every request of a view passes through."""
+_MAX_BASES = 8
+
+
+def _inherits_scoping(cls: ast.ClassDef, project: Project, seen: set[str]) -> bool:
+    """Whether a view base class of the project's own scopes every request to the caller.
+
+    A project's ``ModelViewSet`` whose ``initial()`` restricts the queryset to
+    ``request.user``, or whose ``get_object()`` checks object permissions, scopes every
+    view built on it. Every non-test class of the base's name must do so.
+    """
+    classes = _project_classes(project)
+    for base in cls.bases:
+        name = _last(base)
+        defs = classes.get(name, [])
+        if not defs or name in seen or len(seen) >= _MAX_BASES:
+            continue
+        seen.add(name)
+        if all(_class_scopes(d, project) or _inherits_scoping(d, project, seen) for d in defs):
+            return True
+    return False
+
+
+def _class_scopes(cls: ast.ClassDef, project: Project) -> bool:
+    methods = {s.name: s for s in cls.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)}
+    for name in _SCOPING_HOOKS & methods.keys():
+        hook = methods[name]
+        if _BASE_SCOPING.search(ast.unparse(hook)):
+            return True
+        # One call deep into the class's own methods: ``self.restrict_queryset(request)``.
+        for node in walk(hook):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and dotted(node.func.value) == "self"
+                and node.func.attr in methods
+                and _BASE_SCOPING.search(ast.unparse(methods[node.func.attr]))
+            ):
+                return True
+    for stmt in cls.body:
+        if _stmt_name(stmt) == "permission_classes":
+            names = {_last(n) for n in walk(stmt)} - {""}
+            if any(_OBJECT_PERMISSION.search(n) for n in names) or (
+                names & _object_permission_classes(project)
+            ):
+                return True
+    return False
+
+
+def _project_classes(project: Project) -> dict[str, list[ast.ClassDef]]:
+    """Every non-test class of the project by name."""
+    cached = project.derived.get("classes")
+    if isinstance(cached, dict):
+        return cached
+    found: dict[str, list[ast.ClassDef]] = {}
+    for module in project.modules:
+        if not module.is_test:
+            for cls in module.classes:
+                found.setdefault(cls.name, []).append(cls)
+    project.derived["classes"] = found
     return found

@@ -230,3 +230,64 @@ def test_last_actor_columns_do_not_make_a_model_owned(tmp_path: Path) -> None:
     lines = FORUM_VIEWS.splitlines()
     expected = {i for i, text in enumerate(lines, start=1) if "# expect BOLA001" in text}
     assert {line for path, line, _ in found if path == "app/views.py"} == expected
+
+
+DRF_MODELS = """\
+from django.conf import settings
+from django.db import models
+
+
+class Report(models.Model):
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+"""
+DRF_BASE = """\
+from rest_framework.viewsets import ModelViewSet as DrfModelViewSet
+
+
+class RestrictedMixin:
+    def restrict_queryset(self, request):
+        self.queryset = self.queryset.restrict(request.user, request.method)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.restrict_queryset(request)
+
+
+class ModelViewSet(RestrictedMixin, DrfModelViewSet):
+    pass
+
+
+class LoggedModelViewSet(DrfModelViewSet):
+    def perform_create(self, serializer):
+        serializer.save(owner=self.request.user)
+"""
+DRF_VIEWS = """\
+from core.api.views import LoggedModelViewSet, ModelViewSet
+from reports.models import Report
+
+
+class ReportViewSet(ModelViewSet):
+    queryset = Report.objects.all()
+
+
+class LoggedReportViewSet(LoggedModelViewSet):  # expect BOLA005
+    queryset = Report.objects.all()
+"""
+
+
+def test_drf_views_on_a_project_base_that_restricts_the_queryset(tmp_path: Path) -> None:
+    # Mirrors a network inventory whose own ModelViewSet restricts every queryset to the
+    # requesting user in initial(); views built on it are scoped. A base that only
+    # stamps the owner on create scopes nothing.
+    found = _findings(
+        tmp_path,
+        **{
+            "reports/models.py": DRF_MODELS,
+            "core/api/views.py": DRF_BASE,
+            "reports/api/views.py": DRF_VIEWS,
+        },
+    )
+    lines = DRF_VIEWS.splitlines()
+    expected = {i for i, text in enumerate(lines, start=1) if "# expect BOLA005" in text}
+    assert {line for _, line, rule in found if rule == "BOLA005"} == expected
