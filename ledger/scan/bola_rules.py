@@ -86,6 +86,8 @@ def _handler(handler: Handler, models: Models, project: Project, hits: list[Hit]
             continue
         if fetch.scoped_inside or handler.refs_principal(fetch.call) or _checked(handler, fetch):
             continue
+        if _checked_by_helper(handler, fetch, project):
+            continue
         parents = set(models.parent_models(models.by_name[fetch.model]).values())
         earlier = [f for f in fetches[:index] if f.model in parents]
         if earlier:
@@ -215,6 +217,57 @@ def _checked(handler: Handler, fetch: Fetch) -> bool:
             continue
         if isinstance(node, ast.Compare | ast.Call) and _mentions(node, keys):
             if handler.refs_principal(node):
+                return True
+            if isinstance(node, ast.Call) and _CHECK_CALL.search(call_name(node)):
+                return True
+    return False
+
+
+def _checked_by_helper(handler: Handler, fetch: Fetch, project: Project) -> bool:
+    """Step 3 one call deep: the object is handed to a project function that checks it,
+    as in ``return self.resolve(request, uri, task)`` where ``resolve`` refuses unless
+    ``instance.has_permission(request.user)``. Every definition of the name must check."""
+    for node in nodes(handler.func):
+        if not isinstance(node, ast.Call) or node is fetch.call:
+            continue
+        positions = [
+            i for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id in fetch.names
+        ]
+        keywords = {
+            kw.arg
+            for kw in node.keywords
+            if kw.arg and isinstance(kw.value, ast.Name) and kw.value.id in fetch.names
+        }
+        name = call_name(node)
+        defs = project.functions.get(name, [])
+        if (
+            (positions or keywords)
+            and name not in _GENERIC_NAMES
+            and 0 < len(defs) <= _MAX_HELPER_DEFINITIONS
+            and all(
+                _parameter_checked(module, func, node, positions, keywords) for module, func in defs
+            )
+        ):
+            return True
+    return False
+
+
+_MAX_HELPER_DEFINITIONS = 4
+
+
+def _parameter_checked(
+    module: Module, func: FunctionNode, call: ast.Call, positions: list[int], keywords: set[str]
+) -> bool:
+    params = [a.arg for a in [*func.args.posonlyargs, *func.args.args]]
+    if isinstance(call.func, ast.Attribute) and params[:1] in (["self"], ["cls"]):
+        params = params[1:]
+    names = {params[i] for i in positions if i < len(params)} | keywords
+    if not names:
+        return False
+    helper = Handler(func, module)
+    for node in nodes(func):
+        if isinstance(node, ast.Compare | ast.Call) and _mentions(node, names):
+            if helper.refs_principal(node):
                 return True
             if isinstance(node, ast.Call) and _CHECK_CALL.search(call_name(node)):
                 return True

@@ -291,3 +291,55 @@ def test_drf_views_on_a_project_base_that_restricts_the_queryset(tmp_path: Path)
     lines = DRF_VIEWS.splitlines()
     expected = {i for i, text in enumerate(lines, start=1) if "# expect BOLA005" in text}
     assert {line for _, line, rule in found if rule == "BOLA005"} == expected
+
+
+LABEL_MODELS = """\
+from django.conf import settings
+from django.db import models
+
+
+class Task(models.Model):
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+"""
+LABEL_VIEWS = """\
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tasks.models import Task
+
+
+class ResolveMixin:
+    def resolve(self, request, uri, instance):
+        if not instance.has_permission(request.user):
+            return Response(status=403)
+        return Response({"url": uri})
+
+    def describe(self, request, uri, instance):
+        return Response({"url": uri, "id": instance.id})
+
+
+class TaskResolve(ResolveMixin, APIView):
+    permission_classes = (IsAuthenticated,)
+
+    def get(self, request, *args, **kwargs):
+        task = Task.objects.get(pk=kwargs.get("task_id"))
+        return self.resolve(request, request.GET.get("uri"), task)
+
+
+class TaskDescribe(ResolveMixin, APIView):
+    permission_classes = (IsAuthenticated,)
+
+    def get(self, request, *args, **kwargs):
+        task = Task.objects.get(pk=kwargs.get("task_id"))  # expect BOLA001
+        return self.describe(request, request.GET.get("uri"), task)
+"""
+
+
+def test_object_checked_in_a_helper_it_is_handed_to(tmp_path: Path) -> None:
+    # Mirrors an annotation tool whose views load a task by id and pass it to a shared
+    # mixin method that refuses unless the task grants the requesting user access.
+    found = _findings(tmp_path, **{"tasks/models.py": LABEL_MODELS, "storage/api.py": LABEL_VIEWS})
+    lines = LABEL_VIEWS.splitlines()
+    expected = {i for i, text in enumerate(lines, start=1) if "# expect BOLA001" in text}
+    assert {line for _, line, rule in found if rule == "BOLA001"} == expected
