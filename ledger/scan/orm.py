@@ -36,8 +36,9 @@ _TRAIL_FIELD = re.compile(
     r"^last_|(modified|updated|edited|changed|deleted|approved|reviewed|closed|locked|"
     r"moderated|verified)_by",
 )
-"""User columns that record who last acted on a row (``last_post_user_id``,
-``modified_by``), not whose it is: a forum's last poster does not own the forum."""
+"""Columns that record who or what last acted on a row (``last_post_user_id``,
+``last_post_id``, ``modified_by``), not whose it is: a forum's last poster, or last
+post, does not own the forum."""
 
 
 @dataclass
@@ -128,8 +129,8 @@ def _read_field(stmt: ast.stmt, info: ModelInfo, models: Models) -> None:
         table = tail if tail[:1].isupper() else head.split(".")[-1]
     normal = table.lower().removesuffix("s")
     to_principal = "auth_user_model" in fk.lower() or normal in PRINCIPAL_TABLES
-    if to_principal and target.id not in OWNER_FIELDS and _TRAIL_FIELD.search(target.id):
-        return  # who touched the row last is no owner of it
+    if target.id not in OWNER_FIELDS and _TRAIL_FIELD.search(target.id):
+        return  # who or what touched the row last neither owns it nor is its parent
     if to_principal or target.id in OWNER_FIELDS:
         info.owner_fields.add(target.id)
         info.owner_fields.add(target.id.removesuffix("_id"))

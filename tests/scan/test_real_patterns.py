@@ -189,6 +189,7 @@ class Forum(db.Model):
     __tablename__ = "forums"
     id = db.Column(db.Integer, primary_key=True)
     last_post_user_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    last_post_id = db.Column(db.Integer, db.ForeignKey("drafts.id"))
     moderated_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
 
 
