@@ -9,9 +9,10 @@ the issuer may reuse, the thumbprint is the key.
   with it will be refused there, or the service is pinned to an old set.
 - KEY003 one kid names two different keys (RFC 7517 section 4.5 expects
   kids to tell keys apart; a verifier picking by kid may pick wrong).
-- KEY004 a key without kid, use or alg; an alg the service does not allow;
-  an alg that does not fit the key type (RFC 8725 section 3.1); or an x5c
-  certificate that holds another key (RFC 7517 section 4.7).
+- KEY004 a key without kid (low), or without use or alg (info); an alg the
+  service does not allow; an alg that does not fit the key type (RFC 8725
+  section 3.1); or an x5c certificate that holds another key (RFC 7517
+  section 4.7).
 - KEY005 RSA under 2048 bits (NIST SP 800-131A) or an HMAC secret under
   256 bits (RFC 7518 section 3.2).
 - KEY006 one HMAC secret shared by several services: any of them can
@@ -151,11 +152,12 @@ def check_drift(
         # KEY004 (key side): missing labels, or an alg for another key type.
         missing = [m for m in ("kid", "use", "alg") if key.from_jwk and not getattr(key, m)]
         if missing:
-            found.append(
-                _finding(
-                    "KEY004", "low", where, key, holder, f"{_name(key)} has no {', '.join(missing)}"
-                )
-            )
+            # Without a kid a verifier cannot pick the key across a rotation.
+            # use and alg are optional (RFC 7517 sections 4.2 and 4.4) and big
+            # issuers leave alg out, so their absence alone is only noted.
+            severity: Severity = "low" if "kid" in missing else "info"
+            message = f"{_name(key)} has no {', '.join(missing)}"
+            found.append(_finding("KEY004", severity, where, key, holder, message))
         family = _FAMILY.get((key.alg or "")[:2])
         if key.alg == "none" or (family is not None and family != key.kty):
             found.append(

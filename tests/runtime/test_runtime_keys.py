@@ -148,6 +148,14 @@ def test_kid_reuse_missing_labels_alg_mismatch_and_shared_hmac(
 
     assert ("KEY003", "k2") in _rules(findings)
     assert ("KEY004", "k2") in _rules(findings)  # no 'use'
+    # An optional label missing is a note; a missing kid, which rotation needs, is low.
+    labels = {f.location.path: f.severity for f in findings if "has no" in (f.message or "")}
+    assert labels == {"k2": "info"}
+    unnamed = {k: v for k, v in rsa_jwk(keys["new"], "k3").items() if k != "kid"}
+    jwks.write_text(json.dumps({"keys": [unnamed]}))
+    (anonymous,) = load_jwks(jwks)[0]
+    [missing_kid] = [f for f in check_drift([anonymous], []) if f.rule_id == "KEY004"]
+    assert (missing_kid.severity, missing_kid.message.endswith("has no kid")) == ("low", True)
     assert any(
         f.rule_id == "KEY004" and f.severity == "high" and f.location.path == "k9" for f in findings
     )  # an RSA key labelled HS256
