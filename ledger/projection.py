@@ -67,8 +67,10 @@ def _no_rows(_scope: str, _identity: str) -> dict[str, Any] | None:
 class Projection:
     """Accumulates derived rows; ``load`` supplies rows already stored."""
 
-    def __init__(self, load: Loader = _no_rows) -> None:
+    def __init__(self, load: Loader = _no_rows, *, track_changes: bool = True) -> None:
         self._load = load
+        # A verifier wants only the final state, not which rows changed.
+        self._track = track_changes
         # One copy of each repeated value (scope, tool, rule, title, path,
         # artifact digest...): verifying a large ledger holds every row at once.
         self._strings: dict[str, str] = {}
@@ -110,8 +112,10 @@ class Projection:
     def _apply_finding(self, seq: int, kind: str, body: dict[str, Any]) -> None:
         scope = body["scope"]
         identity = body["identity"]
-        row = self.finding(scope["id"], identity)
-        self.dirty.add((scope["id"], identity))
+        key = (self._share(scope["id"]), identity)
+        row = self.finding(*key)
+        if self._track:
+            self.dirty.add(key)
         if kind == "acceptance":
             if row is None:
                 raise ProjectionError(seq, "acceptance of a finding never seen")
@@ -125,16 +129,16 @@ class Projection:
         share = self._share
         if row is None:
             row = {
-                "scope": share(scope["id"]),
+                "scope": key[0],
                 "identity": identity,
                 "repository": share(_text(scope["repository"] or "")),
                 "tool": share(_text(scope["tool"])),
                 "first_seq": seq,
                 "acceptance": "none",
             }
-            key = (scope["id"], identity)
             self.findings[key] = row
-            self.new_keys.add(key)
+            if self._track:
+                self.new_keys.add(key)
         if kind == "finding":
             finding = body["finding"]
             location = finding.get("location") or {}

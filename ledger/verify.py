@@ -227,7 +227,7 @@ class _Run:
         self.policy = TrustPolicy(key, ledger.origin)
         # Lifecycle replay needs the state before the first entry read, which
         # an incremental run does not have; it is checked by full runs.
-        self.projection = Projection() if resume is None else None
+        self.projection = Projection(track_changes=False) if resume is None else None
         self.erasures: dict[int, dict[str, Any]] = {}
 
     def fail(self, status: Status, seq: int | None, check: str, message: str) -> None:
