@@ -198,36 +198,28 @@ def _azure(env: Mapping[str, str]) -> CIContext:
     )
 
 
-_PROVIDERS: tuple[tuple[Callable[[Mapping[str, str]], bool], Callable[..., CIContext]], ...] = (
-    (lambda env: _truthy(env, "GITHUB_ACTIONS"), _github),
-    (lambda env: _truthy(env, "GITLAB_CI"), _gitlab),
-    (lambda env: _truthy(env, "BUILDKITE"), _buildkite),
-    (lambda env: _truthy(env, "CIRCLECI"), _circleci),
-    (lambda env: _truthy(env, "TF_BUILD"), _azure),
-    (lambda env: bool(_get(env, "JENKINS_URL")), _jenkins),
+_PROVIDERS: tuple[
+    tuple[Callable[[Mapping[str, str]], bool], Callable[..., CIContext], str], ...
+] = (
+    # (detected?, read the context, the variable naming the checkout directory)
+    (lambda env: _truthy(env, "GITHUB_ACTIONS"), _github, "GITHUB_WORKSPACE"),
+    (lambda env: _truthy(env, "GITLAB_CI"), _gitlab, "CI_PROJECT_DIR"),
+    (lambda env: _truthy(env, "BUILDKITE"), _buildkite, "BUILDKITE_BUILD_CHECKOUT_PATH"),
+    # CircleCI's may start with '~'.
+    (lambda env: _truthy(env, "CIRCLECI"), _circleci, "CIRCLE_WORKING_DIRECTORY"),
+    (lambda env: _truthy(env, "TF_BUILD"), _azure, "BUILD_SOURCESDIRECTORY"),
+    (lambda env: bool(_get(env, "JENKINS_URL")), _jenkins, "WORKSPACE"),
 )
+_ABSOLUTE = re.compile(r"^(/|[A-Za-z]:[/\\])")
 
 
 def ci_from_env(env: Mapping[str, str]) -> CIContext:
     """The CI context of the current job, or an empty one outside CI."""
-    for detected, read in _PROVIDERS:
+    for detected, read, _ in _PROVIDERS:
         if detected(env):
             context: CIContext = read(env)
             return context
     return CIContext()
-
-
-# Where each provider checks the repository out, in the order providers are
-# detected above. CircleCI's may start with '~'.
-_WORKSPACES = (
-    ("GITHUB_ACTIONS", "GITHUB_WORKSPACE"),
-    ("GITLAB_CI", "CI_PROJECT_DIR"),
-    ("BUILDKITE", "BUILDKITE_BUILD_CHECKOUT_PATH"),
-    ("CIRCLECI", "CIRCLE_WORKING_DIRECTORY"),
-    ("TF_BUILD", "BUILD_SOURCESDIRECTORY"),
-    ("JENKINS_URL", "WORKSPACE"),
-)
-_ABSOLUTE = re.compile(r"^(/|[A-Za-z]:[/\\])")
 
 
 def repository_root(env: Mapping[str, str], cwd: Path) -> str | None:
@@ -239,9 +231,8 @@ def repository_root(env: Mapping[str, str], cwd: Path) -> str | None:
     identity on another runner. The detected CI provider's checkout
     directory is used, otherwise the Git work tree holding ``cwd``.
     """
-    for flag, variable in _WORKSPACES:
-        detected = _get(env, flag) if flag == "JENKINS_URL" else _truthy(env, flag)
-        if detected:
+    for detected, _, variable in _PROVIDERS:
+        if detected(env):
             value = _get(env, variable)
             if value and value.startswith("~"):
                 home = _get(env, "HOME")
