@@ -194,6 +194,8 @@ def _mentions(node: ast.AST, names: set[str] | frozenset[str]) -> bool:
 
 
 def _mutated(names: set[str], func: FunctionNode) -> bool:
+    """Whether the handler changes the fetched object: sets a field, saves, updates or
+    deletes it, or hands it back to the session (``session.add(obj)`` before a commit)."""
     for node in nodes(func):
         if isinstance(node, ast.Assign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -202,11 +204,24 @@ def _mutated(names: set[str], func: FunctionNode) -> bool:
         elif isinstance(node, ast.Call):
             name = call_name(node)
             on_obj = isinstance(node.func, ast.Attribute) and _mentions(node.func.value, names)
-            if name in _WRITE_CALLS and (on_obj or any(_mentions(a, names) for a in node.args)):
+            given = any(_mentions(a, names) for a in node.args)
+            if name in _WRITE_CALLS and (on_obj or given):
+                return True
+            if on_obj and name.endswith("_update"):
+                return True  # ``obj.sqlmodel_update(data)``
+            if name in {"add", "add_all"} and given and _session(node):
                 return True
             if name == "setattr" and node.args and _mentions(node.args[0], names):
                 return True
     return False
+
+
+def _session(call: ast.Call) -> bool:
+    """Whether a call's receiver is an ORM session (``session``, ``db.session``, ``db``)."""
+    if not isinstance(call.func, ast.Attribute):
+        return False
+    last = dotted(call.func.value).split(".")[-1].lower()
+    return "session" in last or last in {"db", "s", "sess"}
 
 
 def _checked(handler: Handler, fetch: Fetch) -> bool:

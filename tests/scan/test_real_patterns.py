@@ -344,3 +344,72 @@ def test_object_checked_in_a_helper_it_is_handed_to(tmp_path: Path) -> None:
     lines = LABEL_VIEWS.splitlines()
     expected = {i for i, text in enumerate(lines, start=1) if "# expect BOLA001" in text}
     assert {line for _, line, rule in found if rule == "BOLA001"} == expected
+
+
+MESSAGE_MODELS = """\
+from uuid import UUID
+
+from sqlmodel import Field, SQLModel
+
+
+class Note(SQLModel, table=True):
+    id: UUID = Field(primary_key=True)
+    text: str
+    user_id: UUID = Field(foreign_key="user.id")
+"""
+MESSAGE_ROUTES = """\
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException
+from sqlmodel import Session
+
+from app.deps import get_current_active_user, get_session
+from app.models import Note
+
+router = APIRouter()
+
+
+@router.put("/notes/{note_id}")
+def update_note(note_id: UUID, body: dict, session: Session = Depends(get_session),
+                user=Depends(get_current_active_user)):
+    note = session.get(Note, note_id)  # expect BOLA002
+    if not note:
+        raise HTTPException(status_code=404)
+    note.sqlmodel_update(body)
+    session.add(note)
+    session.commit()
+    return note
+
+
+@router.delete("/notes/{note_id}")
+def delete_note(note_id: UUID, session: Session = Depends(get_session),
+                user=Depends(get_current_active_user)):
+    note = session.get(Note, note_id)  # expect BOLA002
+    session.delete(note)
+    session.commit()
+
+
+@router.get("/notes/{note_id}")
+def read_note(note_id: UUID, session: Session = Depends(get_session),
+              user=Depends(get_current_active_user)):
+    note = session.get(Note, note_id)  # expect BOLA001
+    seen = set()
+    seen.add(note)
+    return note
+"""
+
+
+def test_row_changed_through_the_session_is_a_write(tmp_path: Path) -> None:
+    # Mirrors SQLModel services whose update routes load a row by id, apply the body
+    # with ``sqlmodel_update`` and ``session.add`` it before committing, and whose delete
+    # routes pass the row to ``session.delete``: changes, not reads.
+    found = _findings(
+        tmp_path, **{"app/models.py": MESSAGE_MODELS, "app/routes.py": MESSAGE_ROUTES}
+    )
+    lines = MESSAGE_ROUTES.splitlines()
+    expected = {
+        (i, text.split("# expect ")[1])
+        for i, text in enumerate(lines, start=1)
+        if "# expect " in text
+    }
+    assert {(line, rule) for path, line, rule in found if path == "app/routes.py"} == expected
