@@ -28,7 +28,7 @@ def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
     hits: list[Hit] = []
     object_permissions = _object_permission_classes(project)
     for cls in module.classes:
-        if not any(_DRF_GENERIC.search(dotted(b)) for b in cls.bases):
+        if not _generic_view(cls, project, set()):
             continue
         body = {_stmt_name(s): s for s in cls.body}
         queryset = body.get("queryset")
@@ -58,10 +58,25 @@ def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
             and any(_last(n) in user_filters for n in walk(backends))
         ):
             scoped = True
-        scoped = scoped or _inherits_scoping(cls, project, set())
+        scoped = scoped or _inherits_scoping(cls, project, set(), permissions is not None)
         if not scoped:
             hits.append(Hit("BOLA005", module, cls, f"{model} rows are served to every user"))
     return hits
+
+
+def _generic_view(cls: ast.ClassDef, project: Project, seen: set[str]) -> bool:
+    """Whether ``cls`` is a DRF generic view, directly or through the project's own bases."""
+    if any(_DRF_GENERIC.search(dotted(b)) for b in cls.bases):
+        return True
+    classes = _project_classes(project)
+    for base in cls.bases:
+        name = _last(base)
+        if name in seen or len(seen) >= _MAX_BASES:
+            continue
+        seen.add(name)
+        if any(_generic_view(d, project, seen) for d in classes.get(name, [])):
+            return True
+    return False
 
 
 def _last(node: ast.AST) -> str:
@@ -133,12 +148,16 @@ _SCOPING_HOOKS = frozenset(
 _MAX_BASES = 8
 
 
-def _inherits_scoping(cls: ast.ClassDef, project: Project, seen: set[str]) -> bool:
+def _inherits_scoping(
+    cls: ast.ClassDef, project: Project, seen: set[str], overridden: bool = False
+) -> bool:
     """Whether a view base class of the project's own scopes every request to the caller.
 
     A project's ``ModelViewSet`` whose ``initial()`` restricts the queryset to
     ``request.user``, or whose ``get_object()`` checks object permissions, scopes every
-    view built on it. Every non-test class of the base's name must do so.
+    view built on it. Every non-test class of the base's name must do so. A base's
+    ``permission_classes`` count only while no class below it sets its own
+    (``overridden``): DRF reads the attribute from the nearest class, it does not add.
     """
     classes = _project_classes(project)
     for base in cls.bases:
@@ -147,12 +166,20 @@ def _inherits_scoping(cls: ast.ClassDef, project: Project, seen: set[str]) -> bo
         if not defs or name in seen or len(seen) >= _MAX_BASES:
             continue
         seen.add(name)
-        if all(_class_scopes(d, project) or _inherits_scoping(d, project, seen) for d in defs):
+        if all(
+            _class_scopes(d, project, overridden)
+            or _inherits_scoping(d, project, seen, overridden or _sets_permissions(d))
+            for d in defs
+        ):
             return True
     return False
 
 
-def _class_scopes(cls: ast.ClassDef, project: Project) -> bool:
+def _sets_permissions(cls: ast.ClassDef) -> bool:
+    return any(_stmt_name(stmt) == "permission_classes" for stmt in cls.body)
+
+
+def _class_scopes(cls: ast.ClassDef, project: Project, overridden: bool = False) -> bool:
     methods = {s.name: s for s in cls.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)}
     for name in _SCOPING_HOOKS & methods.keys():
         hook = methods[name]
@@ -168,7 +195,7 @@ def _class_scopes(cls: ast.ClassDef, project: Project) -> bool:
                 and _BASE_SCOPING.search(ast.unparse(methods[node.func.attr]))
             ):
                 return True
-    for stmt in cls.body:
+    for stmt in [] if overridden else cls.body:
         if _stmt_name(stmt) == "permission_classes":
             names = {_last(n) for n in walk(stmt)} - {""}
             if any(_OBJECT_PERMISSION.search(n) for n in names) or (

@@ -413,3 +413,57 @@ def test_row_changed_through_the_session_is_a_write(tmp_path: Path) -> None:
         if "# expect " in text
     }
     assert {(line, rule) for path, line, rule in found if path == "app/routes.py"} == expected
+
+
+OVERRIDE_BASE = """\
+from rest_framework import permissions, viewsets
+
+
+class IsReportOwner(permissions.BasePermission):
+    def has_object_permission(self, request, view, obj):
+        return obj.owner_id == request.user.id
+
+
+class OwnedViewSet(viewsets.ModelViewSet):
+    permission_classes = [permissions.IsAuthenticated, IsReportOwner]
+
+
+class OwnedMiddleViewSet(OwnedViewSet):
+    permission_classes = [permissions.IsAuthenticated]
+"""
+OVERRIDE_VIEWS = """\
+from rest_framework import permissions
+
+from core.api.base import OwnedMiddleViewSet, OwnedViewSet
+from reports.models import Report
+
+
+class ReportViewSet(OwnedViewSet):
+    queryset = Report.objects.all()
+
+
+class PublicReportViewSet(OwnedViewSet):  # expect BOLA005
+    queryset = Report.objects.all()
+    permission_classes = [permissions.IsAuthenticated]
+
+
+class MiddleReportViewSet(OwnedMiddleViewSet):  # expect BOLA005
+    queryset = Report.objects.all()
+"""
+
+
+def test_a_view_permission_classes_replace_those_of_its_base(tmp_path: Path) -> None:
+    # Mirrors projects whose base viewset names an owner permission that most views
+    # inherit, while some views (or an intermediate base) set their own list, which
+    # DRF uses instead of the base's: the owner check no longer runs for them.
+    found = _findings(
+        tmp_path,
+        **{
+            "reports/models.py": DRF_MODELS,
+            "core/api/base.py": OVERRIDE_BASE,
+            "reports/api/views.py": OVERRIDE_VIEWS,
+        },
+    )
+    lines = OVERRIDE_VIEWS.splitlines()
+    expected = {i for i, text in enumerate(lines, start=1) if "# expect BOLA005" in text}
+    assert {line for path, line, _ in found if path == "reports/api/views.py"} == expected
