@@ -28,7 +28,7 @@ from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes, walk
 from ledger.scan.values import Scope, call_name, dotted
 
 _CHECK_CALL = re.compile(
-    r"check|ensure|assert|authori[sz]e|require|verify|enforce|^can_|allowed|permission|has_perm|"
+    r"check|ensure|assert|authori[sz]e|require|verify|enforce|^can_|^allow|allowed|permi|has_perm|"
     r"owner|owns|policy",
     re.IGNORECASE,
 )
@@ -85,6 +85,8 @@ def _handler(handler: Handler, models: Models, project: Project, hits: list[Hit]
         if any(id(n) in owner_values for n in walk(fetch.call)):
             continue
         if fetch.scoped_inside or handler.refs_principal(fetch.call) or _checked(handler, fetch):
+            continue
+        if _by_secret(fetch.call) or _relates(handler, fetch):
             continue
         if _checked_by_helper(handler, fetch, project):
             continue
@@ -225,17 +227,157 @@ def _session(call: ast.Call) -> bool:
 
 
 def _checked(handler: Handler, fetch: Fetch) -> bool:
-    """Step 3: a comparison with the principal or a permission call on the object."""
-    keys = set(fetch.names) | _tainted_names(fetch.call, handler)
+    """Step 3: a comparison with the principal or a permission call on the object.
+
+    The check may be of another row looked up by the same request id (``obj =
+    get_object_or_404(model, pk=oid)`` checked, then sessions filtered by ``oid``).
+    """
+    ids = _tainted_names(fetch.call, handler)
+    keys = set(fetch.names) | ids
     for node in nodes(handler.func):
-        if node is fetch.call:
+        if (
+            isinstance(node, ast.Assign)
+            and node.value is not fetch.call
+            and _mentions(node.value, ids)
+        ):
+            keys.update(n.id for t in node.targets for n in walk(t) if isinstance(n, ast.Name))
+    return any(
+        node is not fetch.call and _checks(node, keys, handler)
+        for node in nodes(handler.func)
+        if isinstance(node, ast.Compare | ast.Call)
+    )
+
+
+def _checks(
+    node: ast.Compare | ast.Call, keys: set[str] | frozenset[str], handler: Handler
+) -> bool:
+    """Whether ``node`` checks the object named by ``keys`` against the caller.
+
+    A permission call given the object counts (``check_access(doc)``). A call given the
+    object and the caller counts when its name asks a question of them (``can_edit``,
+    ``has_perm``, ``user_owns``), or when the request stops unless it answers yes
+    (``if not doc.members.filter(id=user.id).exists(): raise``); rendering or logging
+    both is no check. A comparison with the caller counts unless it is data handed on
+    (``render(..., {"mine": doc.owner == user})``).
+    """
+    if not _mentions(node, keys):
+        return False
+    if isinstance(node, ast.Call) and _CHECK_CALL.search(call_name(node)):
+        return True
+    if not handler.refs_principal(node):
+        return False
+    if isinstance(node, ast.Call) and _asks(call_name(node)):
+        return True
+    if isinstance(node, ast.Compare) and not _handed_on(node, handler.module):
+        return True
+    return _guards(node, handler)
+
+
+_QUESTION_WORDS = frozenset(
+    {"check", "checks", "can", "has", "allow", "allows", "allowed", "permit", "permits",
+     "permitted", "authorize", "authorise", "authorized", "authorised", "own", "owns", "owner",
+     "owned", "assert", "verify", "ensure", "require", "requires", "enforce", "permission",
+     "permissions", "perm", "perms", "policy", "accessible", "may"}
+)  # fmt: skip
+"""Words of a function name that ask whether the caller may use an object."""
+
+
+def _asks(name: str) -> bool:
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().split("_")
+    return bool(_QUESTION_WORDS.intersection(words)) or words[:1] == ["is"]
+
+
+_SECRET = re.compile(r"secret|token|(^|_)key$|hash|nonce|signature", re.IGNORECASE)
+
+
+def _by_secret(call: ast.Call) -> bool:
+    """A lookup that also needs a secret the client holds (``secret_key=key``): the link
+    itself is the permission, as in an emailed ticket or unsubscribe link."""
+    return any(
+        kw.arg is not None and _SECRET.search(kw.arg.split("__")[0]) is not None
+        for node in walk(call)
+        if isinstance(node, ast.Call)
+        for kw in node.keywords
+    )
+
+
+_RELATION_CHANGES = {"add", "remove", "append", "discard", "set"}
+
+
+def _relates(handler: Handler, fetch: Fetch) -> bool:
+    """Whether the caller acts on the object as shared content: records its own relation
+    to it (``current_user.track_topic(topic)``, ``item.voted_by.add(user)``) or saves a
+    row of its own about it (``form.save(current_user, post)``,
+    ``Comment.objects.create(author=request.user, task=task)``)."""
+    for node in nodes(handler.func):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
-        if isinstance(node, ast.Compare | ast.Call) and _mentions(node, keys):
-            if handler.refs_principal(node):
-                return True
-            if isinstance(node, ast.Call) and _CHECK_CALL.search(call_name(node)):
-                return True
+        receiver = node.func.value
+        values = [*node.args, *(kw.value for kw in node.keywords)]
+        given = any(_mentions(v, fetch.names) for v in values)
+        by_caller = any(handler.refs_principal(v) for v in values)
+        if given and handler.refs_principal(receiver) and not _mentions(receiver, fetch.names):
+            return True
+        if (
+            node.func.attr in _RELATION_CHANGES
+            and isinstance(receiver, ast.Attribute)
+            and _mentions(receiver, fetch.names)
+            and by_caller
+        ):
+            return True
+        if (
+            node.func.attr in {"save", "create"}
+            and given
+            and by_caller
+            and not _mentions(receiver, fetch.names)
+        ):
+            return True
     return False
+
+
+def _handed_on(node: ast.AST, module: Module) -> bool:
+    """Whether ``node`` is a value passed to a call or put in a container, not a test."""
+    cur = module.parents.get(node)
+    while cur is not None and not isinstance(cur, ast.stmt):
+        if isinstance(cur, ast.Dict | ast.List | ast.Tuple | ast.Set | ast.keyword):
+            return True
+        if isinstance(cur, ast.Call) and not _asks(call_name(cur)):
+            return True
+        cur = module.parents.get(cur)
+    return False
+
+
+def _guards(node: ast.AST, handler: Handler) -> bool:
+    """Whether the request stops unless ``node`` says yes: it is the test of an ``if``
+    (or an ``assert``) whose branch leaves, or is stored in a name such a test reads."""
+    module = handler.module
+    stmt = module.parents.get(node)
+    while stmt is not None and not isinstance(stmt, ast.stmt):
+        stmt = module.parents.get(stmt)
+    if isinstance(stmt, ast.Assert):
+        return True
+    if isinstance(stmt, ast.If | ast.While) and any(n is node for n in walk(stmt.test)):
+        return _leaves(stmt.body) or _leaves(stmt.orelse)
+    if isinstance(stmt, ast.Assign):
+        names = {n.id for t in stmt.targets for n in walk(t) if isinstance(n, ast.Name)}
+        return any(
+            isinstance(other, ast.If)
+            and other.lineno > stmt.lineno
+            and _mentions(other.test, names)
+            and (_leaves(other.body) or _leaves(other.orelse))
+            for other in nodes(handler.func)
+        )
+    return False
+
+
+def _leaves(body: list[ast.stmt]) -> bool:
+    """Whether a block ends the request early: raise, return, or ``abort()``."""
+    return any(
+        isinstance(node, ast.Raise | ast.Return)
+        or (isinstance(node, ast.Call) and call_name(node) in {"abort", "Http404"})
+        for stmt in body
+        for node in walk(stmt)
+    )
 
 
 def _checked_by_helper(handler: Handler, fetch: Fetch, project: Project) -> bool:
@@ -280,13 +422,11 @@ def _parameter_checked(
     if not names:
         return False
     helper = Handler(func, module)
-    for node in nodes(func):
-        if isinstance(node, ast.Compare | ast.Call) and _mentions(node, names):
-            if helper.refs_principal(node):
-                return True
-            if isinstance(node, ast.Call) and _CHECK_CALL.search(call_name(node)):
-                return True
-    return False
+    return any(
+        _checks(node, names, helper)
+        for node in nodes(func)
+        if isinstance(node, ast.Compare | ast.Call)
+    )
 
 
 def _tainted_names(call: ast.Call, handler: Handler) -> set[str]:
@@ -354,11 +494,7 @@ def _result_checked(call: ast.Call, handler: Handler) -> bool:
     return any(
         isinstance(node, ast.Compare | ast.Call)
         and id(node) not in inside
-        and _mentions(node, names)
-        and (
-            handler.refs_principal(node)
-            or (isinstance(node, ast.Call) and _CHECK_CALL.search(call_name(node)) is not None)
-        )
+        and _checks(node, names, handler)
         for node in nodes(handler.func)
     )
 

@@ -467,3 +467,107 @@ def test_a_view_permission_classes_replace_those_of_its_base(tmp_path: Path) -> 
     lines = OVERRIDE_VIEWS.splitlines()
     expected = {i for i, text in enumerate(lines, start=1) if "# expect BOLA005" in text}
     assert {line for path, line, _ in found if path == "reports/api/views.py"} == expected
+
+
+NOTE_MODELS = """\
+from app.extensions import db
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    id = db.Column(db.Integer, primary_key=True)
+
+
+class Note(db.Model):
+    __tablename__ = "notes"
+    id = db.Column(db.Integer, primary_key=True)
+    owner_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+"""
+NOTE_VIEWS = """\
+from flask import abort, jsonify, render_template
+from flask_login import current_user, login_required
+
+from app.audit import log_access
+from app.models import Note
+from app.sharing import user_can_view
+
+
+@app.route("/notes/<int:note_id>")
+@login_required
+def show(note_id):
+    note = Note.query.get_or_404(note_id)  # expect BOLA001
+    return render_template("note.html", note=note, user=current_user)
+
+
+@app.route("/notes/<int:note_id>/raw")
+@login_required
+def raw(note_id):
+    note = Note.query.get_or_404(note_id)  # expect BOLA001
+    log_access(note, current_user)
+    return jsonify(text=note.text, mine=note.owner_id == current_user.id)
+
+
+@app.route("/notes/<int:note_id>/shared")
+@login_required
+def shared(note_id):
+    note = Note.query.get_or_404(note_id)
+    if not note.readers.filter_by(id=current_user.id).first():
+        abort(403)
+    return render_template("note.html", note=note, user=current_user)
+
+
+@app.route("/notes/<int:note_id>/view")
+@login_required
+def view(note_id):
+    note = Note.query.get_or_404(note_id)
+    if not user_can_view(current_user, note):
+        abort(404)
+    return render_template("note.html", note=note)
+
+
+@app.route("/notes/<int:note_id>/members")
+@login_required
+def members(note_id):
+    note = Note.query.get_or_404(note_id)
+    member = note.readers.filter_by(id=current_user.id).count()
+    if not member:
+        return jsonify(error="not found"), 404
+    return jsonify(text=note.text)
+
+
+@app.route("/notes/<int:note_id>/follow", methods=["POST"])
+@login_required
+def follow(note_id):
+    # The caller records its own relation to the note: the note is shared content.
+    note = Note.query.get_or_404(note_id)
+    current_user.follow_note(note)
+    return jsonify(ok=True)
+
+
+@app.route("/notes/<int:note_id>/unsubscribe/<secret>")
+@login_required
+def unsubscribe(note_id, secret):
+    # An emailed link: the secret in it is the permission.
+    note = Note.query.filter_by(id=note_id, unsubscribe_secret=secret).first_or_404()
+    return jsonify(id=note.id, user=current_user.id)
+
+
+@app.route("/notes/<int:note_id>/history")
+@login_required
+def history(note_id):
+    # The note is checked; the revisions listed are found by the same id.
+    note = Note.query.get_or_404(note_id)
+    if not user_can_view(current_user, note):
+        abort(404)
+    return jsonify(revisions=Note.query.filter_by(parent_id=note_id).all())
+"""
+
+
+def test_handing_object_and_user_to_a_call_is_no_check(tmp_path: Path) -> None:
+    # Mirrors Flask and Django views that pass the loaded row and the requesting user
+    # together to a template or an audit log: neither decides access. A membership
+    # query whose answer stops the request, or a can_* helper, does.
+    found = _findings(tmp_path, **{"app/models.py": NOTE_MODELS, "app/views.py": NOTE_VIEWS})
+    lines = NOTE_VIEWS.splitlines()
+    expected = {i for i, text in enumerate(lines, start=1) if "# expect BOLA001" in text}
+    assert {line for path, line, _ in found if path == "app/views.py"} == expected
