@@ -39,7 +39,7 @@ def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
         if model is None or not models.owned(model):
             continue
         scoped = any(
-            stmt is not None and _mentions_user(stmt)
+            stmt is not None and (_mentions_user(stmt) or _calls_scoping_method(stmt, body))
             for stmt in (get_qs, body.get("get_object"), body.get("filter_queryset"))
         )
         # A permission named on the view (``permission_required = "projects.view"``) is
@@ -62,6 +62,19 @@ def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
         if not scoped:
             hits.append(Hit("BOLA005", module, cls, f"{model} rows are served to every user"))
     return hits
+
+
+def _calls_scoping_method(hook: ast.stmt, body: dict[str, ast.stmt]) -> bool:
+    """``get_queryset`` filtering by ``self.accessible_followups()``, a method of the view
+    that binds the rows to ``request.user``."""
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and dotted(node.func.value) == "self"
+        and isinstance(body.get(node.func.attr), ast.FunctionDef | ast.AsyncFunctionDef)
+        and _mentions_user(body[node.func.attr])
+        for node in walk(hook)
+    )
 
 
 def _generic_view(cls: ast.ClassDef, project: Project, seen: set[str]) -> bool:
@@ -88,6 +101,8 @@ def _stmt_name(stmt: ast.stmt) -> str:
         return stmt.name
     if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
         return stmt.targets[0].id
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id  # ``permission_classes: ClassVar[list] = [...]``
     return ""
 
 
@@ -195,6 +210,8 @@ def _class_scopes(cls: ast.ClassDef, project: Project, overridden: bool = False)
                 and _BASE_SCOPING.search(ast.unparse(methods[node.func.attr]))
             ):
                 return True
+    if any(_stmt_name(stmt) in _DECLARED_PERMISSIONS for stmt in cls.body):
+        return True  # checked by the project's permission machinery, as on the view
     for stmt in [] if overridden else cls.body:
         if _stmt_name(stmt) == "permission_classes":
             names = {_last(n) for n in walk(stmt)} - {""}

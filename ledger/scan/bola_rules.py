@@ -34,7 +34,8 @@ _CHECK_CALL = re.compile(
 )
 _WRITE_CALLS = {"delete", "update", "save", "merge", "soft_delete", "remove"}
 _GENERIC_NAMES = {"get", "post", "put", "patch", "delete", "filter", "first", "all", "update",
-                  "save", "query", "execute", "scalars", "one", "list", "create"}  # fmt: skip
+                  "save", "query", "execute", "scalars", "one", "list", "create",
+                  "copy"}  # fmt: skip
 _LOOKUPS = {"get", "get_or_404", "query", "select", "get_object_or_404", "first_or_404",
             "update", "delete"}  # fmt: skip
 _SERVICE_PRINCIPALS = {"user", "current_user", "owner", "owner_id", "user_id", "tenant_id",
@@ -145,7 +146,8 @@ def _model_of(
 ) -> tuple[str | None, bool, bool]:
     """The model an ORM expression reads, whether the chain writes, whether it is scoped."""
     name = call_name(call)
-    if name in summaries and name not in _GENERIC_NAMES:
+    receiver = dotted(call.func.value) if isinstance(call.func, ast.Attribute) else ""
+    if name in summaries and name not in _GENERIC_NAMES and not receiver.startswith("request."):
         model, write, scoped = summaries[name]
         return model, write, scoped
     write = False
@@ -282,8 +284,12 @@ _QUESTION_WORDS = frozenset(
 """Words of a function name that ask whether the caller may use an object."""
 
 
+def _words(name: str) -> list[str]:
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().split("_")
+
+
 def _asks(name: str) -> bool:
-    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().split("_")
+    words = _words(name)
     return bool(_QUESTION_WORDS.intersection(words)) or words[:1] == ["is"]
 
 
@@ -302,13 +308,20 @@ def _by_secret(call: ast.Call) -> bool:
 
 
 _RELATION_CHANGES = {"add", "remove", "append", "discard", "set"}
+_RELATION_WORDS = frozenset(
+    {"vote", "upvote", "downvote", "unvote", "like", "unlike", "follow", "unfollow",
+     "subscribe", "unsubscribe", "watch", "unwatch", "track", "untrack", "star", "unstar",
+     "bookmark", "unbookmark", "flag", "report", "rate", "favourite", "favorite", "react"}
+)  # fmt: skip
+"""Verbs of a caller's own relation to shared content."""
 
 
 def _relates(handler: Handler, fetch: Fetch) -> bool:
     """Whether the caller acts on the object as shared content: records its own relation
-    to it (``current_user.track_topic(topic)``, ``item.voted_by.add(user)``) or saves a
-    row of its own about it (``form.save(current_user, post)``,
-    ``Comment.objects.create(author=request.user, task=task)``)."""
+    to it (``current_user.track_topic(topic)``, ``review.vote_up(user)``,
+    ``item.voted_by.add(user)``) or saves a row of its own about it
+    (``form.save(current_user, post)``, ``Comment.objects.create(author=user, task=task)``).
+    """
     for node in nodes(handler.func):
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
@@ -316,8 +329,11 @@ def _relates(handler: Handler, fetch: Fetch) -> bool:
         values = [*node.args, *(kw.value for kw in node.keywords)]
         given = any(_mentions(v, fetch.names) for v in values)
         by_caller = any(handler.refs_principal(v) for v in values)
-        if given and handler.refs_principal(receiver) and not _mentions(receiver, fetch.names):
-            return True
+        if _RELATION_WORDS.intersection(_words(node.func.attr)) and (
+            (given and handler.refs_principal(receiver) and not _mentions(receiver, fetch.names))
+            or (by_caller and _mentions(receiver, fetch.names))
+        ):
+            return True  # ``current_user.track_topic(topic)``, ``review.vote_up(user)``
         if (
             node.func.attr in _RELATION_CHANGES
             and isinstance(receiver, ast.Attribute)

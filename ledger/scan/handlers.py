@@ -35,6 +35,9 @@ _OBJECT_PERMISSION = re.compile(r"\ballows\b|\brequires\b|\bCan[A-Z]|\bcan_|poli
                                 r"authori[sz]e|object_permission|owner", re.IGNORECASE)  # fmt: skip
 _AUTH_DECORATORS = re.compile(r"login_required|jwt_required|token_required|requires_auth|"
                               r"auth_required|authenticated|permission_required")  # fmt: skip
+_ROLE_DECORATORS = re.compile(r"permission_required|require_\w*perm")
+"""Django model permissions (``@permission_required("docs.change_doc")``) are granted
+to a role for every row of the model: who holds one may act on all of them."""
 _REQUEST_SOURCES = ("request.args", "request.form", "request.json", "request.get_json",
                     "request.values", "request.view_args", "request.GET", "request.POST",
                     "request.data", "request.query_params", "self.kwargs", "request.path_params",
@@ -155,7 +158,7 @@ def _as_handler(func: FunctionNode, module: Module, project: Project) -> Handler
         if _AUTH_DECORATORS.search(name):
             handler.knows_principal = True
         text = words(dec)
-        if _ADMIN.search(text):
+        if _ADMIN.search(text) or _ROLE_DECORATORS.search(name):
             handler.admin_only = True
         if _OBJECT_PERMISSION.search(text):
             handler.object_permission = True
@@ -270,6 +273,10 @@ def _principal(handler: Handler, project: Project) -> None:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     handler.principal_names.add(target.id)
+        elif isinstance(node, ast.If) and _role_guard(node.test, handler):
+            # ``if not request.user.has_perm("docs.change_doc"): raise PermissionDenied``
+            if _refuses(node.body):
+                handler.admin_only = True
         elif isinstance(node, ast.If) and _ADMIN_GUARD.search(words(node.test)):
             # ``if not user.is_superuser: abort(403)``: only administrators get further.
             negated = isinstance(node.test, ast.UnaryOp) or any(
@@ -278,6 +285,20 @@ def _principal(handler: Handler, project: Project) -> None:
             )
             if negated and _refuses(node.body):
                 handler.admin_only = True
+
+
+def _role_guard(test: ast.expr, handler: Handler) -> bool:
+    """A negated model permission check of the caller: a permission name or action
+    string (``"docs.change_doc"``, ``"change"``) and no other value to check it on."""
+    if not isinstance(test, ast.UnaryOp) or not isinstance(test.op, ast.Not):
+        return False
+    call = test.operand
+    if not isinstance(call, ast.Call) or "perm" not in call_name(call).lower():
+        return False
+    values = [*call.args, *(kw.value for kw in call.keywords)]
+    named = [v for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+    others = [v for v in values if v not in named and not handler.refs_principal(v)]
+    return bool(named) and not others and handler.refs_principal(call)
 
 
 _REFUSAL = re.compile(r"\b(401|403|404)\b|Forbidden|NotFound")

@@ -87,16 +87,44 @@ class Models:
 def collect_models(project: Project) -> Models:
     """Read every model class in the project."""
     models = Models()
+    subclasses: list[ast.ClassDef] = []
     for module in project.modules:
         for cls in module.classes:
             if not _is_model(cls):
+                subclasses.append(cls)
                 continue
             info = ModelInfo(cls.name)
             models.by_name[cls.name] = info
             models.by_table[cls.name.lower()] = cls.name
             for stmt in cls.body:
                 _read_field(stmt, info, models)
+    _inherit(subclasses, models)
     return models
+
+
+def _inherit(classes: list[ast.ClassDef], models: Models) -> None:
+    """Concrete models built on the project's abstract ones, as Django apps ship them
+    (``class Order(AbstractOrder): pass``), with the fields they inherit."""
+    for _ in range(3):  # a chain of abstract bases, a level a pass
+        added = False
+        for cls in classes:
+            if cls.name in models.by_name:
+                continue
+            bases = [models.by_name.get(dotted(b).split(".")[-1]) for b in cls.bases]
+            found = [b for b in bases if b is not None]
+            if not found:
+                continue
+            info = ModelInfo(cls.name)
+            for base in found:
+                info.owner_fields |= base.owner_fields
+                info.parents.update(base.parents)
+            models.by_name[cls.name] = info
+            models.by_table[cls.name.lower()] = cls.name
+            for stmt in cls.body:
+                _read_field(stmt, info, models)
+            added = True
+        if not added:
+            break
 
 
 def _is_model(cls: ast.ClassDef) -> bool:

@@ -571,3 +571,162 @@ def test_handing_object_and_user_to_a_call_is_no_check(tmp_path: Path) -> None:
     lines = NOTE_VIEWS.splitlines()
     expected = {i for i, text in enumerate(lines, start=1) if "# expect BOLA001" in text}
     assert {line for path, line, _ in found if path == "app/views.py"} == expected
+
+
+SHOP_ABSTRACT = """\
+from django.conf import settings
+from django.db import models
+
+
+class AbstractBasket(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+
+    class Meta:
+        abstract = True
+
+
+class AbstractReview(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+
+    class Meta:
+        abstract = True
+"""
+SHOP_MODELS = """\
+from shop.basket.abstract_models import AbstractBasket, AbstractReview
+
+
+class Basket(AbstractBasket):
+    pass
+
+
+class Review(AbstractReview):
+    pass
+"""
+SHOP_VIEWS = """\
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+
+from shop.basket.models import Basket, Review
+
+
+@login_required
+def basket_total(request, pk):
+    basket = Basket.objects.get(pk=pk)  # expect BOLA001
+    return JsonResponse({"total": basket.total})
+
+
+@login_required
+def vote(request, pk):
+    review = get_object_or_404(Review, pk=pk)
+    review.vote_up(request.user)
+    return JsonResponse({"ok": True})
+"""
+
+
+def test_concrete_models_inherit_the_owner_of_their_abstract_base(tmp_path: Path) -> None:
+    # Mirrors django-oscar's apps, whose concrete models only subclass the abstract ones
+    # that declare the user foreign key; voting on someone's review is a relation of the
+    # caller's own to shared content, not a read of a private row.
+    found = _findings(
+        tmp_path,
+        **{
+            "shop/basket/abstract_models.py": SHOP_ABSTRACT,
+            "shop/basket/models.py": SHOP_MODELS,
+            "shop/basket/views.py": SHOP_VIEWS,
+        },
+    )
+    lines = SHOP_VIEWS.splitlines()
+    expected = {i for i, text in enumerate(lines, start=1) if "# expect BOLA001" in text}
+    assert {line for path, line, _ in found if path == "shop/basket/views.py"} == expected
+
+
+ROLE_VIEWS = """\
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+
+from reports.models import Report
+
+
+@permission_required("reports.change_report")
+def retitle(request, pk):
+    report = get_object_or_404(Report, pk=pk)
+    report.title = request.POST["title"]
+    report.save()
+    return JsonResponse({"ok": True})
+
+
+@login_required
+def archive(request, pk):
+    report = get_object_or_404(Report, pk=pk)
+    if not request.user.has_perm("reports.delete_report"):
+        raise PermissionDenied
+    report.delete()
+    return JsonResponse({"ok": True})
+
+
+@login_required
+def publish(request, pk):
+    report = get_object_or_404(Report, pk=pk)  # expect BOLA002
+    params = request.GET.copy()
+    report.published = True
+    report.save()
+    return JsonResponse({"ok": True, "next": params.get("next")})
+"""
+ROLE_SERVICES = """\
+from reports.models import Report
+
+
+def copy(report_id):
+    return Report.objects.get(pk=report_id)
+"""
+ROLE_API = """\
+from typing import ClassVar
+
+from rest_framework import generics, viewsets
+from rest_framework.permissions import IsAuthenticated
+
+from reports.models import Report
+
+
+class ReportViewSet(viewsets.ModelViewSet):
+    queryset = Report.objects.all()
+    permission_classes: ClassVar[list] = [IsAuthenticated]
+
+    def visible_reports(self):
+        return Report.objects.filter(owner=self.request.user)
+
+    def get_queryset(self):
+        return self.visible_reports().order_by("-id")
+
+
+class StorageDetailAPI(generics.RetrieveUpdateDestroyAPIView):
+    permission_required = "reports.change_report"
+
+
+class ReportStorageDetailAPI(StorageDetailAPI):
+    queryset = Report.objects.all()
+"""
+
+
+def test_role_gated_views_and_scoping_through_a_method(tmp_path: Path) -> None:
+    # Mirrors CMS and helpdesk views gated by a Django model permission (granted to a
+    # role for every row), DRF viewsets whose get_queryset filters through a method of
+    # their own, and storage views inheriting a declared permission from their base. A
+    # project function named ``copy`` says nothing of ``request.GET.copy()``.
+    found = _findings(
+        tmp_path,
+        **{
+            "reports/models.py": DRF_MODELS,
+            "reports/views.py": ROLE_VIEWS,
+            "reports/services.py": ROLE_SERVICES,
+            "reports/api.py": ROLE_API,
+        },
+    )
+    lines = ROLE_VIEWS.splitlines()
+    expected = {
+        ("reports/views.py", i) for i, text in enumerate(lines, start=1) if "# expect" in text
+    }
+    assert {(path, line) for path, line, _ in found} == expected
