@@ -51,6 +51,7 @@ from ledger.export.model import (
     Scope,
     TriageRecord,
     Verification,
+    report_moment,
 )
 from ledger.ingest.pipeline import record_document
 from ledger.ledger import ERASED_TEXT, ERASURE_KIND, Clock, Ledger, parse_time, utc_now
@@ -400,11 +401,14 @@ def derive(
     end = start_of(period.end + timedelta(days=1))
     replay = _Replay(options, _erasures(ledger))
 
-    # (1) one pass from entry 0: replay everything before the period's end.
+    # (1) one pass from entry 0: replay everything before the period's end. The
+    # first entry dated after it closes the period: batch times only increase.
     end_size, last_time = 0, None
+    closing: tuple[int, datetime] | None = None
     for row in ledger.entries(0, verified_size):
         moment = parse_time(row.time)
         if moment >= end:
+            closing = (row.seq, moment)
             break
         if replay.start_size is None and moment >= start:
             replay.mark_start(row.seq)
@@ -432,8 +436,10 @@ def derive(
     end_body = CheckpointBody.parse(parse_note(end_row.note).text)
     start_body = CheckpointBody.parse(parse_note(start_row.note).text)
 
-    # (3) rows judged at the checkpoint's time, the report's only clock.
-    as_of = last_time if last_time is not None else start
+    # (3) rows judged at the period's end if the ledger shows it is over, else at
+    # the checkpoint's time: the report's only clocks.
+    checkpoint_time = last_time if last_time is not None else start
+    as_of = report_moment(period, checkpoint_time, closing is not None)
     findings, acceptances, triage = replay.rows(as_of)
     data = ReportData(
         scope=options.scope,
@@ -444,9 +450,11 @@ def derive(
             root_hash=base64.b64encode(end_body.root_hash).decode(),
             key_id=signer_key.key_id_hex,
             verifier_key=signer_key.vkey(),
-            checkpoint_time=as_of,
+            checkpoint_time=checkpoint_time,
             start_tree_size=start_size,
             start_root_hash=base64.b64encode(start_body.root_hash).decode(),
+            closing_seq=None if closing is None else closing[0],
+            closing_time=None if closing is None else closing[1],
         ),
         verification=Verification(
             verified=True,

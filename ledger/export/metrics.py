@@ -11,8 +11,10 @@ Counting rules, stated once:
 - *time to remediate* is ``fixed_at - first_seen`` in days, for fixed findings;
 - a cadence *gap* is a stretch longer than ``max_gap_days`` without a
   successful run of one repository+tool, counting the stretches from the
-  period's start to the first run and from the last run to the period's end
-  (or the checkpoint, if earlier). Failed runs do not close a gap.
+  period's start to the first run and from the last run to the report's
+  as-of instant (:attr:`~ledger.export.model.ReportData.as_of`: the period's
+  end, or the checkpoint's time for a period still in progress). Failed runs
+  do not close a gap.
 """
 
 from __future__ import annotations

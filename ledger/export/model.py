@@ -16,7 +16,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -216,6 +216,10 @@ class GenerationBasis:
     ``checkpoint_time`` is the time of the last entry the checkpoint covers;
     it dates the report (the PDF's creation date), so no wall clock is used.
     ``start_*`` describe the checkpoint at the period's start, when there is one.
+    ``closing_seq`` and ``closing_time`` name the first verified entry dated
+    at or after the period's end, when the ledger holds one: batch times only
+    increase, so from then on no entry can join the period, and its figures
+    hold up to the period's end (see :attr:`ReportData.as_of`).
     """
 
     origin: str
@@ -226,6 +230,19 @@ class GenerationBasis:
     checkpoint_time: datetime
     start_tree_size: int | None = None
     start_root_hash: str | None = None
+    closing_seq: int | None = None
+    closing_time: datetime | None = None
+
+
+def period_end(period: Period) -> datetime:
+    """The instant the period ends: midnight UTC after its last day."""
+    return datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def report_moment(period: Period, checkpoint_time: datetime, closed: bool) -> datetime:
+    """The instant the report's figures describe (see :attr:`ReportData.as_of`)."""
+    end = period_end(period)
+    return end if closed else min(checkpoint_time, end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +355,16 @@ class ReportData:
     title: str = "Security findings evidence report"
 
     @property
+    def period_closed(self) -> bool:
+        """Whether the ledger holds an entry after the period, so none can join it."""
+        return self.basis.closing_seq is not None
+
+    @property
     def as_of(self) -> datetime:
-        """The instant the report describes: the checkpoint's time."""
-        return self.basis.checkpoint_time
+        """The instant the figures describe: ages, due dates, cadence gaps, acceptances.
+
+        The end of the period when the ledger shows it is over (an entry dated
+        after it exists); otherwise the checkpoint's time, the last instant the
+        ledger speaks for, since a period still in progress may yet gain entries.
+        """
+        return report_moment(self.period, self.basis.checkpoint_time, self.period_closed)

@@ -25,7 +25,7 @@ import json
 import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 
 from ledger.export import metrics
@@ -194,10 +194,8 @@ class _Builder:
         org = _uuid("party", data.scope.organisation)
         plan = _uuid("plan", basis.origin)
         start = datetime.combine(data.period.start, time.min, tzinfo=basis.checkpoint_time.tzinfo)
-        end = min(
-            datetime.combine(data.period.end + timedelta(days=1), time.min, tzinfo=start.tzinfo),
-            max(basis.checkpoint_time, start),
-        )
+        # The end of the period if the ledger shows it is over, else the checkpoint's time.
+        end = max(data.as_of, start)
 
         run_ids = {(r.sha256, r.seq): self.observe(_run_observation(r)) for r in self.runs}
         # Finding observations are the bulk of the document: they are made one

@@ -234,7 +234,7 @@ def _write(
     data = derivation.data
     start, stop = derivation.start_size, derivation.end_size
     with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        writer = _Writer(archive, data.as_of)
+        writer = _Writer(archive, data.basis.checkpoint_time)
         report = io.BytesIO()
         pages = pdf.render_report(data, report)
         writer.add(REPORT, report.getvalue())

@@ -60,7 +60,7 @@ from reportlab.platypus import (
 )
 
 from ledger.export import charts, metrics
-from ledger.export.model import FindingRow, ReportData, ScanRun
+from ledger.export.model import FindingRow, ReportData, ScanRun, period_end
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +214,30 @@ def _day(value: datetime | None) -> str:
 
 def _minute(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+def _as_of(data: ReportData) -> str:
+    """The instant the figures describe, in a few words."""
+    if data.period_closed:
+        return f"the end of {data.period.end} UTC (the period's end)"
+    return f"{_minute(data.as_of)} UTC (the last entry; the period is not over in the ledger)"
+
+
+def _as_of_reason(data: ReportData) -> str:
+    """Why the figures stop where :func:`_as_of` says, and what that leaves out."""
+    basis = data.basis
+    if data.period_closed:
+        return (
+            f"Entry {basis.closing_seq:,}, dated {_minute(basis.closing_time)} UTC, follows the "
+            "period and batch times only increase, so no entry can join the period: what the "
+            "period's entries show holds to its end. That entry is not in this pack."
+        )
+    left = (period_end(data.period) - data.as_of).total_seconds() / 86400
+    return (
+        "The ledger holds no entry after this instant, so the period may still be in "
+        f"progress: the {left:,.1f} day(s) from then to the period's end are not covered, "
+        "and no gap, age or due date is counted past it."
+    )
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -708,6 +732,7 @@ class _Builder:
             ("Signing key id", basis.key_id),
             ("Verifier key", basis.verifier_key),
             ("Checkpoint time", f"{_minute(basis.checkpoint_time)} UTC (time of the last entry)"),
+            ("Figures as of", f"{_as_of(data)}. {_as_of_reason(data)}"),
         ]
         if basis.start_tree_size is not None:
             start = f"{basis.start_tree_size:,} entries, root {basis.start_root_hash or ''}"
@@ -763,12 +788,13 @@ class _Builder:
     def summary(self) -> None:
         data = self.data
         t = metrics.totals(self.findings, self.runs)
-        weeks = metrics.weekly(self.findings, data.period, data.basis.checkpoint_time)
+        weeks = metrics.weekly(self.findings, data.period, data.as_of)
         stats = metrics.remediation(self.findings, data.config.sla)
         self.add(_heading("Executive summary"))
         fixed_total = t.sla_met + t.sla_breached
         self.add(
             _p(
+                f"Figures as of {escape(_as_of(data))}. "
                 f"During the period {t.runs:,} scanner runs of {t.tools} tool(s) over "
                 f"{t.repositories} repositor{'y' if t.repositories == 1 else 'ies'} were recorded "
                 f"in the ledger; {t.failed_runs} did not complete successfully. They reported "
@@ -840,7 +866,7 @@ class _Builder:
                 f"and the CI run. <b>Cadence rule:</b> a gap is any stretch longer than "
                 f"{data.config.max_gap_days} days without a successful run of the same "
                 f"repository and tool, including the stretch from the period's start to the "
-                f"first run and from the last run to the period's end. "
+                f"first run and from the last run to {escape(_as_of(data))}. "
                 f"<b>{len(gaps)} gap(s)</b> found."
             )
         )
@@ -947,7 +973,7 @@ class _Builder:
                 f"Each finding's SLA runs from its first sighting; it is met when a later complete "
                 f"run no longer reports the finding before the due date. {len(breaches):,} "
                 f"finding(s) missed their SLA; each is listed below with the facts that explain "
-                f"it."
+                f"it. Open findings' ages and due dates are judged at {escape(_as_of(data))}."
             )
         )
         self.table(
@@ -1014,8 +1040,8 @@ class _Builder:
         self.add(
             _p(
                 f"{len(acceptances)} risk acceptance(s) recorded, {unapproved} without a named "
-                f"approver and {expired} expired at the checkpoint. Tool-reported suppressions "
-                "are recorded as pending acceptances until someone approves them."
+                f"approver and {expired} expired by {escape(_as_of(self.data))}. Tool-reported "
+                "suppressions are recorded as pending acceptances until someone approves them."
             )
         )
         self.table(
@@ -1161,7 +1187,8 @@ class _Builder:
         self.add(_heading("Findings register"))
         self.add(
             _p(
-                f"All {len(self.findings):,} findings, by severity and first sighting. "
+                f"All {len(self.findings):,} findings, by severity and first sighting; status "
+                f"and SLA result as of {escape(_as_of(self.data))}. "
                 "<b>Entry</b> is the ledger sequence number that first recorded the finding; "
                 "<b>Artifact</b> is the SHA-256 of the scanner output it was read from (see "
                 "Appendix A).",
@@ -1260,8 +1287,9 @@ class _Builder:
             _p(
                 "<b>Not proven:</b> that every scanner run was recorded (a run never ingested "
                 "leaves no entry; CC7.1 reports the gaps in cadence it leaves); that the scanners "
-                "found every problem; anything recorded after the end checkpoint. Findings first "
-                "seen before the period come from entries the checkpoint covers but the pack "
+                "found every problem; anything recorded after the end checkpoint (figures are as "
+                f"of {escape(_as_of(self.data))}: {escape(_as_of_reason(self.data))}). Findings "
+                "first seen before the period come from entries the checkpoint covers but the pack "
                 "does not carry. Whoever holds the signing key could build a different ledger "
                 "and sign it: checking that the start checkpoint names the same tree size and "
                 "root hash as the end checkpoint of the previous period's pack, or as a "
@@ -1325,7 +1353,9 @@ def render_report(data: ReportData, out: BinaryIO | Path) -> int:
     The bytes depend on ``data`` alone.
     """
     story = _Builder(data).build()
-    canvas_class = type("_DatedCanvas", (_ReportCanvas,), {"checkpoint_time": data.as_of})
+    canvas_class = type(
+        "_DatedCanvas", (_ReportCanvas,), {"checkpoint_time": data.basis.checkpoint_time}
+    )
     buffer = io.BytesIO()
     document = _Document(buffer, data)
     with _RAW_STREAMS:

@@ -29,7 +29,10 @@ from ledger.export.model import (
 from schemas.finding import Category, Severity
 
 PERIOD = Period(date(2025, 1, 1), date(2025, 3, 31))
-CHECKPOINT_TIME = datetime(2025, 4, 1, 2, 14, 9, tzinfo=UTC)
+CHECKPOINT_TIME = datetime(2025, 3, 31, 22, 14, 9, tzinfo=UTC)
+"""The period's last entry; the ledger holds a later one, so figures are as of AS_OF."""
+AS_OF = datetime(2025, 4, 1, tzinfo=UTC)
+CLOSING_TIME = datetime(2025, 4, 1, 2, 14, 9, tzinfo=UTC)
 
 REPOSITORIES = ("acme/payments-api", "acme/web-checkout", "acme/infra-live", "acme/ledger-worker")
 
@@ -190,7 +193,7 @@ def sample_report(
                 fixed_at = rng.choice(later[: max(1, len(later) // 2)]).time
         last_seen = fixed_at - timedelta(days=TOOLS[tool][4]) if fixed_at else pair_runs[-1].time
         last_seen = max(last_seen, first_seen)
-        due, result = config.sla.evaluate(severity, first_seen, fixed_at, CHECKPOINT_TIME)
+        due, result = config.sla.evaluate(severity, first_seen, fixed_at, AS_OF)
         status = "fixed" if fixed_at else rng.choice(["open", "open", "open", "reopened"])
         rows.append(
             FindingRow(
@@ -284,6 +287,8 @@ def sample_report(
             checkpoint_time=CHECKPOINT_TIME,
             start_tree_size=2,
             start_root_hash="mB9tYp4Q2sVw7cL1xK8dN3fR6hJ0gZ5aE2uI4oT7yW0=",
+            closing_seq=runs[-1].seq + 4000,
+            closing_time=CLOSING_TIME,
         ),
         verification=Verification(
             verified=True,

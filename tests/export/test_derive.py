@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.export import metrics
 from ledger.export.derive import (
     Derivation,
     ExportOptions,
@@ -157,8 +158,12 @@ def test_lifecycle_is_replayed_to_the_period_end(built: Built) -> None:
     assert fixed.sla_result in ("met", "breached")
     reopened = next(f for f in bandit if f.status == "reopened")
     assert reopened.fixed_at is None and reopened.last_seen == at(1, 20)
-    # The checkpoint time is the last entry of the period: the erasure.
-    assert d.data.as_of == at(2, 20)
+    # The checkpoint time is the last entry of the period: the erasure. An entry
+    # dated after the period (April's Trivy run) shows it over: figures hold to its end.
+    assert d.data.basis.checkpoint_time == at(2, 20)
+    assert d.data.basis.closing_seq == d.end_size
+    assert d.data.basis.closing_time == at(4, 5)
+    assert d.data.as_of == datetime(2025, 4, 1, tzinfo=UTC)
     assert d.data.basis.tree_size == d.end_size
 
 
@@ -232,4 +237,42 @@ def test_decisions_need_a_known_finding(built: Built) -> None:
 def test_derive_on_both_backends(ledger: Ledger, primary_key: NoteSigner, tmp_path: Path) -> None:
     d = derive_period(build_ledger(ledger, primary_key, tmp_path))
     assert len(d.data.findings) > 10
-    assert d.data.as_of == at(2, 20)
+    assert d.data.basis.checkpoint_time == at(2, 20)
+    assert d.data.as_of == datetime(2025, 4, 1, tzinfo=UTC)
+
+
+def test_scanning_that_stops_leaves_a_gap_to_the_period_end(
+    sqlite_ledger: Ledger, primary_key: NoteSigner
+) -> None:
+    # Semgrep runs weekly, then stops mid-December; the next entry is in January.
+    for day in (1, 8, 14):
+        ingest(sqlite_ledger, primary_key, FIXTURES / "semgrep_toy_app.sarif", at(12, day))
+    ingest(sqlite_ledger, primary_key, FIXTURES / "bandit_toy_app.json", at(1, 6, 2026))
+    december = Period(date(2025, 12, 1), date(2025, 12, 31))
+    d = derive_period(Built(sqlite_ledger, primary_key, 0, "", ""), december)
+    end = datetime(2026, 1, 1, tzinfo=UTC)
+    assert d.data.period_closed and d.data.as_of == end
+    assert d.data.basis.checkpoint_time == at(12, 14)
+    [row] = metrics.cadence(d.data.runs, december, 7, d.data.as_of)
+    [gap] = row.gaps
+    assert (gap.start, gap.end, gap.kind) == (at(12, 14), end, "after last run")
+    # Open findings are judged at the period's end too: a critical one first seen
+    # on 1 December (7-day SLA) is past due however late in the month it is read.
+    ages = metrics.open_by_age(d.data.findings, d.data.as_of)
+    assert sum(a.total for a in ages) == sum(1 for f in d.data.findings if f.fixed_at is None)
+    due = [f for f in d.data.findings if f.sla_due is not None and f.sla_due < end]
+    assert due and all(f.sla_result == "open-breached" for f in due)
+
+
+def test_a_period_still_in_progress_is_judged_at_its_last_entry(
+    sqlite_ledger: Ledger, primary_key: NoteSigner
+) -> None:
+    for day in (1, 8, 14):
+        ingest(sqlite_ledger, primary_key, FIXTURES / "semgrep_toy_app.sarif", at(12, day))
+    december = Period(date(2025, 12, 1), date(2025, 12, 31))
+    d = derive_period(Built(sqlite_ledger, primary_key, 0, "", ""), december)
+    # Nothing after 14 December: the ledger cannot say the rest of the month was silent.
+    assert not d.data.period_closed and d.data.basis.closing_seq is None
+    assert d.data.as_of == d.data.basis.checkpoint_time == at(12, 14)
+    [row] = metrics.cadence(d.data.runs, december, 7, d.data.as_of)
+    assert row.gaps == ()

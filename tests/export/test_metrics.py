@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sample_report as sample
 from sample_report import CHECKPOINT_TIME, sample_report
 
 from ledger.errors import InputError
@@ -277,4 +278,5 @@ def test_totals_on_the_sample() -> None:
     assert totals.open + totals.fixed == 200
     assert totals.failed_runs == 3
     assert totals.repositories == 4 and totals.tools == 6
-    assert data.as_of == CHECKPOINT_TIME
+    assert data.basis.checkpoint_time == CHECKPOINT_TIME
+    assert data.as_of == sample.AS_OF

@@ -252,3 +252,17 @@ def test_ten_thousand_findings_in_a_few_seconds() -> None:
     assert pages > 200
     assert elapsed < 15, f"{elapsed:.1f}s"
     assert pdf.startswith(b"%PDF-")
+
+
+def test_the_report_says_as_of_when_its_figures_hold() -> None:
+    closed = sample_report(20)
+    text = " ".join(" ".join(text_of(render(closed)[0])).split())
+    assert "Figures as of the end of 2025-03-31 UTC (the period's end)" in text
+    assert f"Entry {closed.basis.closing_seq:,}, dated 2025-04-01 02:14 UTC, follows" in text
+    assert "from the last run to the end of 2025-03-31 UTC" in text
+
+    # Without an entry after the period, the figures stop at the last entry.
+    basis = replace(closed.basis, closing_seq=None, closing_time=None)
+    text = " ".join(" ".join(text_of(render(replace(closed, basis=basis))[0])).split())
+    assert "Figures as of 2025-03-31 22:14 UTC (the last entry; the period is not over" in text
+    assert "the 0.1 day(s) from then to the period's end are not covered" in text
