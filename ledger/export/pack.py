@@ -32,6 +32,7 @@ import io
 import json
 import logging
 import stat
+import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -329,7 +330,8 @@ The script at the end does steps 1 to 6. Each step, for checking it another way:
 
 1. **Members.** `unzip PACK.zip -d pack` to read them. The pack holds exactly
    the files listed in `manifest.json` plus `manifest.json` and
-   `manifest.sig`. For each listed file, its SHA-256
+   `manifest.sig`, and no other bytes (`verify-pack` accounts for every byte
+   of the zip; the script below checks the members only). For each listed file, its SHA-256
    (`sha256sum FILE`, on macOS `shasum -a 256 FILE`) and its size in bytes
    must equal its `sha256` and `size`.
 
@@ -595,11 +597,14 @@ def verify_pack(path: Path, trusted_keys: list[NoteVerifier]) -> PackResult:
 
     Checks, each stopping a different attack:
 
-    1. the zip is sound: it holds no bytes before its first member or after its
-       end record, every member name is plain (no directories, ``..``,
-       absolute or drive paths, duplicates), every member is a plain file (not
-       a symbolic link), sizes are bounded and plausibly compressed (zip bombs),
-       and the members are exactly the expected ones;
+    1. the zip is sound: every byte of it is a listed member's local header,
+       name, extra field (zip64 sizes only), data or data descriptor, in
+       directory order and without gaps, or the central directory (no
+       comments, zip64 extras only) and end records; every member name is
+       plain (no directories, ``..``, absolute or drive paths, duplicates),
+       every member is a plain file (not a symbolic link), sizes are bounded
+       and plausibly compressed (zip bombs), and the members are exactly the
+       expected ones;
     2. ``manifest.sig`` is a signed note by a trusted key, or by a key the
        trusted keys rotated to, over the SHA-256 of ``manifest.json``;
     3. the manifest lists each member once, and every member's SHA-256 and
@@ -653,23 +658,201 @@ def verify_pack(path: Path, trusted_keys: list[NoteVerifier]) -> PackResult:
 
 
 def _layout(archive: zipfile.ZipFile, result: PackResult) -> None:
-    """The zip is the members and nothing else: no bytes before the first member,
-    no archive comment or bytes after the end record.
+    """The zip is the members and nothing else, every byte of it accounted for.
 
     Such bytes carry no evidence, but they make the file something other than
     the pack whose SHA-256 the ledger recorded, and can make it a polyglot
-    another program reads differently.
+    another program reads differently, or smuggle data past the manifest.
     """
     fp = archive.fp
     assert fp is not None
-    fp.seek(0)
-    first = fp.read(4)
-    fp.seek(-22, 2)
-    end = fp.read(22)
-    if first != b"PK\x03\x04" or min((i.header_offset for i in archive.infolist()), default=0):
-        result.fail("(zip)", "holds bytes before its first member: it is not the pack as written")
-    elif archive.comment or end[:4] != b"PK\x05\x06" or end[20:22] != b"\0\0":
-        result.fail("(zip)", "holds bytes after its last record: it is not the pack as written")
+    try:
+        _account_for_every_byte(fp)
+    except _Layout as exc:
+        result.fail("(zip)", f"{exc}: it is not the pack as written")
+
+
+class _Layout(Exception):
+    """Bytes of the file that no listed member, directory or end record accounts for."""
+
+
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")
+_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
+_END = struct.Struct("<4sHHHHIIH")
+_ZIP64_END = struct.Struct("<4sQHHIIQQQQ")
+_ZIP64_LOCATOR = struct.Struct("<4sIQI")
+_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
+_ZIP64_EXTRA = 0x0001
+_USE_DESCRIPTOR = 0x08
+_FULL32 = 0xFFFFFFFF
+_MAX_RECORDS = 64
+"""More central directory records than this are refused before they are read."""
+
+
+@dataclass(frozen=True)
+class _Central:
+    """One central directory record, zip64 values resolved."""
+
+    name: bytes
+    fields: tuple[int, ...]  # flags, method, time, date
+    crc: int
+    compressed: int
+    size: int
+    offset: int
+
+
+def _read_at(fp: IO[bytes], offset: int, length: int, what: str) -> bytes:
+    fp.seek(offset)
+    data = fp.read(length)
+    if len(data) != length:
+        raise _Layout(f"ends inside {what}")
+    return data
+
+
+def _extra_fields(extra: bytes, where: str) -> dict[int, bytes]:
+    """The records of an extra field; anything but whole zip64 records is refused."""
+    fields: dict[int, bytes] = {}
+    at = 0
+    while at < len(extra):
+        if at + 4 > len(extra):
+            raise _Layout(f"{where} has {len(extra) - at} stray byte(s) in its extra field")
+        kind, length = struct.unpack_from("<HH", extra, at)
+        if kind != _ZIP64_EXTRA or kind in fields or at + 4 + length > len(extra):
+            raise _Layout(
+                f"{where} carries {len(extra) - at} byte(s) of extra field (type 0x{kind:04x}) "
+                "that no pack writes"
+            )
+        fields[kind] = extra[at + 4 : at + 4 + length]
+        at += 4 + length
+    return fields
+
+
+def _zip64_values(extra: bytes, wanted: tuple[int, ...], where: str) -> list[int]:
+    """The 32-bit header values, with the ones set to all ones read from the zip64 record."""
+    record = _extra_fields(extra, where).get(_ZIP64_EXTRA)
+    overflowed = [value == _FULL32 for value in wanted]
+    if record is None:
+        if any(overflowed):
+            raise _Layout(f"{where} has sizes of all ones but no zip64 record")
+        return list(wanted)
+    count = sum(overflowed)
+    if len(record) != 8 * count:
+        raise _Layout(f"{where} has a zip64 record of {len(record)} bytes, not {8 * count}")
+    values = iter(struct.unpack(f"<{count}Q", record))
+    return [next(values) if o else w for w, o in zip(wanted, overflowed, strict=True)]
+
+
+def _account_for_every_byte(fp: IO[bytes]) -> None:
+    """Walk the file from its first byte to its last, as a writer lays a pack out:
+
+    each member's local header, name, extra field, data (and data descriptor),
+    contiguous and in central directory order; then the central directory
+    (records without comments), the zip64 end record and locator if any, and
+    the end record, without a comment, as the file's last bytes. Only headers
+    are read, so memory stays small whatever the pack's size.
+    """
+    total = fp.seek(0, io.SEEK_END)
+    if total < _END.size:
+        raise _Layout("is too short to hold a zip end record")
+    end = _END.unpack(_read_at(fp, total - _END.size, _END.size, "the end record"))
+    signature, disk, cd_disk, on_disk, count, cd_size, cd_offset, comment = end
+    if signature != b"PK\x05\x06" or comment:
+        raise _Layout("holds bytes after its last record")
+    cd_end = total - _END.size
+    locator_at = cd_end - _ZIP64_LOCATOR.size
+    if locator_at >= 0 and _read_at(fp, locator_at, 4, "the zip64 locator") == b"PK\x06\x07":
+        _, z_disk, z_offset, disks = _ZIP64_LOCATOR.unpack(
+            _read_at(fp, locator_at, _ZIP64_LOCATOR.size, "the zip64 locator")
+        )
+        if z_disk != 0 or disks != 1 or z_offset + _ZIP64_END.size != locator_at:
+            raise _Layout("holds bytes between its zip64 end record and its locator")
+        z64 = _ZIP64_END.unpack(_read_at(fp, z_offset, _ZIP64_END.size, "the zip64 end"))
+        if z64[0] != b"PK\x06\x06" or z64[1] != _ZIP64_END.size - 12:
+            raise _Layout("has a zip64 end record of another size than its fields")
+        disk, cd_disk, on_disk, count, cd_size, cd_offset = z64[4:]
+        cd_end = z_offset
+    if disk or cd_disk or on_disk != count:
+        raise _Layout("claims to span several disks")
+    if cd_offset + cd_size > cd_end:
+        raise _Layout("has a central directory that overlaps its end record")
+    if cd_offset + cd_size < cd_end:
+        # Bytes before the first member shift everything; otherwise they sit
+        # between the directory and the end record.
+        if _read_at(fp, cd_offset, 4, "the central directory") != b"PK\x01\x02":
+            raise _Layout("holds bytes before its first member")
+        raise _Layout(
+            f"holds {cd_end - cd_offset - cd_size} byte(s) between its central directory "
+            "and its end record"
+        )
+
+    # The central directory: exactly ``count`` records filling [cd_offset, cd_end).
+    if count > _MAX_RECORDS:
+        raise _Layout(f"holds {count} members, far more than an evidence pack's {len(MEMBERS) + 2}")
+    records: list[_Central] = []
+    at = cd_offset
+    for _ in range(count):
+        if at + _CENTRAL.size > cd_end:
+            raise _Layout("has fewer central directory records than its end record counts")
+        header = _CENTRAL.unpack(_read_at(fp, at, _CENTRAL.size, "the central directory"))
+        if header[0] != b"PK\x01\x02":
+            raise _Layout("has a damaged central directory")
+        name_len, extra_len, comment_len, start_disk = header[10:14]
+        name = _read_at(fp, at + _CENTRAL.size, name_len, "the central directory")
+        where = f"the central record of {name.decode('utf-8', 'replace')}"
+        extra = _read_at(fp, at + _CENTRAL.size + name_len, extra_len, where)
+        if comment_len:
+            raise _Layout(f"{where} carries a {comment_len}-byte comment")
+        size, compressed, offset = _zip64_values(extra, (header[9], header[8], header[16]), where)
+        if start_disk:
+            raise _Layout(f"{where} claims another disk")
+        # The version needed may differ: a writer raises it in the directory alone
+        # when a zip64 offset is added there.
+        records.append(_Central(name, header[3:7], header[7], compressed, size, offset))
+        at += _CENTRAL.size + name_len + extra_len + comment_len
+    if at != cd_end:
+        raise _Layout(f"holds {cd_end - at} byte(s) after its central directory records")
+
+    # The members: each where the one before ended, the first at byte 0.
+    at, previous = 0, None
+    for record in records:
+        label = record.name.decode("utf-8", "replace")
+        if record.offset != at:
+            where = "before its first member" if previous is None else f"after {previous}"
+            if record.offset > at:
+                raise _Layout(f"holds {record.offset - at} byte(s) {where}")
+            raise _Layout(f"has members that overlap ({label})")
+        header = _LOCAL.unpack(_read_at(fp, at, _LOCAL.size, f"the header of {label}"))
+        signature, _, *fields, crc, compressed, size, name_len, extra_len = header
+        if signature != b"PK\x03\x04":
+            raise _Layout(f"has no local header where {label} begins")
+        name = _read_at(fp, at + _LOCAL.size, name_len, f"the header of {label}")
+        extra = _read_at(fp, at + _LOCAL.size + name_len, extra_len, f"the header of {label}")
+        if name != record.name or tuple(fields) != record.fields:
+            raise _Layout(f"the local header of {label} differs from its central record")
+        where = f"the local header of {label}"
+        size, compressed = _zip64_values(extra, (size, compressed), where)[:2]
+        data_end = at + _LOCAL.size + name_len + extra_len + record.compressed
+        if record.fields[0] & _USE_DESCRIPTOR:
+            if (crc, compressed, size) != (0, 0, 0):
+                raise _Layout(f"{where} has sizes and a data descriptor")
+            wide = _ZIP64_EXTRA in _extra_fields(extra, where)
+            descriptor = struct.pack(
+                "<IQQ" if wide else "<III", record.crc, record.compressed, record.size
+            )
+            found = _read_at(fp, data_end, 4, f"the data of {label}")
+            if found == _DESCRIPTOR_SIGNATURE:
+                descriptor = _DESCRIPTOR_SIGNATURE + descriptor
+            if _read_at(fp, data_end, len(descriptor), f"the data of {label}") != descriptor:
+                raise _Layout(f"the data descriptor of {label} differs from its central record")
+            data_end += len(descriptor)
+        elif (crc, compressed, size) != (record.crc, record.compressed, record.size):
+            raise _Layout(f"{where} has other sizes than its central record")
+        at, previous = data_end, label
+    if at != cd_offset:
+        where = f"after {previous}" if previous else "before its central directory"
+        if at > cd_offset:
+            raise _Layout(f"has a member ({previous}) that runs into its central directory")
+        raise _Layout(f"holds {cd_offset - at} byte(s) {where}")
 
 
 def _read(archive: zipfile.ZipFile, name: str, limit: int, result: PackResult) -> bytes:

@@ -88,6 +88,19 @@ def test_verify_pack_names_the_altered_member(run, tmp_path: Path) -> None:  # t
     assert result.stderr.startswith(f"FAIL: {bad}: VERIFY.md: its SHA-256 or size differs")
     assert run("verify-pack", str(tmp_path / "none.zip"), "--trusted-key", key).exit_code == 2
     assert run("verify-pack", str(out), "--trusted-key", "nonsense").exit_code == 2
+    # Bytes hidden after the last member, every member intact: exit 1, named.
+    raw = out.read_bytes()
+    with zipfile.ZipFile(out) as archive:
+        directory = archive.start_dir
+    hidden = raw[:directory] + b"hidden" + raw[directory:]
+    end = len(hidden) - 22
+    offset = (directory + 6).to_bytes(4, "little")
+    bad.write_bytes(hidden[: end + 16] + offset + hidden[end + 20 :])
+    result = run("verify-pack", str(bad), "--trusted-key", key)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"FAIL: {bad}: (zip): holds 6 byte(s) after manifest.sig: it is not the pack as written"
+    )
 
 
 def test_export_refuses_a_tampered_ledger(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -482,6 +482,156 @@ def test_bytes_outside_the_members_are_refused(written: tuple[Path, Built], tmp_
         )
 
 
+def _splice(raw: bytes, at: int, data: bytes, local_extra_of: int | None = None) -> bytes:
+    """Insert ``data`` at byte ``at`` of a zip and move the directory's offsets to match.
+
+    With ``local_extra_of`` (a member's header offset), ``data`` lengthens that
+    member's local extra field, which the central directory does not see.
+    """
+    out = bytearray(raw[:at] + data + raw[at:])
+    if local_extra_of is not None:
+        length = int.from_bytes(out[local_extra_of + 28 : local_extra_of + 30], "little")
+        out[local_extra_of + 28 : local_extra_of + 30] = (length + len(data)).to_bytes(2, "little")
+    end = len(out) - 22
+    assert out[end : end + 4] == b"PK\x05\x06"
+    cd_offset = int.from_bytes(out[end + 16 : end + 20], "little")
+    if cd_offset >= at:
+        cd_offset += len(data)
+        out[end + 16 : end + 20] = cd_offset.to_bytes(4, "little")
+    record = cd_offset
+    while out[record : record + 4] == b"PK\x01\x02":
+        offset = int.from_bytes(out[record + 42 : record + 46], "little")
+        if offset >= at and offset != local_extra_of:
+            out[record + 42 : record + 46] = (offset + len(data)).to_bytes(4, "little")
+        lengths = [int.from_bytes(out[record + i : record + i + 2], "little") for i in (28, 30, 32)]
+        record += 46 + sum(lengths)
+    return bytes(out)
+
+
+def test_bytes_between_members_are_refused(written: tuple[Path, Built], tmp_path: Path) -> None:
+    path, built = written
+    raw = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        infos = {i.filename: i for i in archive.infolist()}
+    # Hidden bytes before the manifest: every member still reads back intact.
+    hidden = _splice(raw, infos[MANIFEST].header_offset, b"PK\x03\x04 smuggled payload")
+    out = tmp_path / "between.zip"
+    out.write_bytes(hidden)
+    with zipfile.ZipFile(out) as archive:
+        assert archive.testzip() is None and archive.read(MANIFEST) == members(path)[MANIFEST]
+    assert problems(out, built.key)[0] == (
+        "(zip)",
+        "holds 21 byte(s) after VERIFY.md: it is not the pack as written",
+    )
+    # The same after the last member, before the central directory.
+    with zipfile.ZipFile(path) as archive:
+        cd_offset = archive.start_dir
+    out.write_bytes(_splice(raw, cd_offset, b"tail"))
+    assert problems(out, built.key)[0] == (
+        "(zip)",
+        "holds 4 byte(s) after manifest.sig: it is not the pack as written",
+    )
+    # And between the central directory and the end record (zipfile itself balks).
+    out.write_bytes(raw[:-22] + b"gap!" + raw[-22:])
+    assert problems(out, built.key)[0][0] == "(zip)"
+
+
+def test_extra_fields_and_comments_beyond_the_format_are_refused(
+    written: tuple[Path, Built], tmp_path: Path
+) -> None:
+    path, built = written
+    raw = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        report = archive.getinfo("report.pdf")
+        entries = archive.getinfo("entries.jsonl")
+    assert not report.extra, "report.pdf is written without an extra field"
+    record = b"\xfe\xca\x08\x00payload!"  # an extra record of an unknown type
+    at = report.header_offset + 30 + len(b"report.pdf")
+    out = tmp_path / "extra.zip"
+    out.write_bytes(_splice(raw, at, record, local_extra_of=report.header_offset))
+    assert problems(out, built.key)[0] == (
+        "(zip)",
+        "the local header of report.pdf carries 12 byte(s) of extra field (type 0xcafe) that "
+        "no pack writes: it is not the pack as written",
+    )
+    # Bytes after the zip64 record a streamed member's local header carries.
+    at = entries.header_offset + 30 + len(b"entries.jsonl") + 20
+    out.write_bytes(_splice(raw, at, b"\x00\x00", local_extra_of=entries.header_offset))
+    assert problems(out, built.key)[0] == (
+        "(zip)",
+        "the local header of entries.jsonl has 2 stray byte(s) in its extra field: it is not "
+        "the pack as written",
+    )
+    # In the central directory: an extra record, then a member comment.
+    for change in ("extra", "comment"):
+        out = tmp_path / f"{change}.zip"
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w") as archive:
+            for info in source.infolist():
+                if info.filename == "VERIFY.md":
+                    setattr(info, change, record)
+                archive.writestr(info, source.read(info.filename))
+        found = problems(out, built.key)
+        assert found[0][0] == "(zip)" and "the central record of VERIFY.md" in found[0][1]
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream: zipfile then writes each member's sizes after its data."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: bytes) -> int:  # type: ignore[override]
+        self.data += b
+        return len(b)
+
+
+def test_data_descriptors_are_accounted_for(written: tuple[Path, Built], tmp_path: Path) -> None:
+    # The same members written by a streaming zip writer: sizes follow each member's data.
+    path, built = written
+    stream = _Unseekable()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(stream, "w") as archive:
+        for info in source.infolist():
+            with source.open(info) as member, archive.open(info.filename, "w") as target:
+                while chunk := member.read(1 << 16):
+                    target.write(chunk)
+    out = tmp_path / "streamed.zip"
+    out.write_bytes(bytes(stream.data))
+    with zipfile.ZipFile(out) as archive:
+        assert all(i.flag_bits & 0x08 for i in archive.infolist())
+    assert problems(out, built.key) == []
+    # A descriptor that disagrees with the central directory is refused.
+    raw = bytearray(stream.data)
+    at = raw.index(b"PK\x07\x08")
+    raw[at + 4] ^= 1
+    out.write_bytes(bytes(raw))
+    found = problems(out, built.key)
+    assert found[0][0] == "(zip)" and "data descriptor of report.pdf" in found[0][1]
+
+
+def test_zip64_records_are_accounted_for(
+    written: tuple[Path, Built], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a pack past 4 GiB looks like: zip64 sizes and offsets, a zip64 end record.
+    path, built = written
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 1000)
+    out = tmp_path / "zip64.zip"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w") as archive:
+        for info in source.infolist():
+            archive.writestr(info, source.read(info.filename))
+    monkeypatch.undo()
+    raw = out.read_bytes()
+    assert b"PK\x06\x06" in raw and b"PK\x06\x07" in raw
+    assert problems(out, built.key) == []
+    # Bytes between the zip64 end record and its locator.
+    at = raw.rindex(b"PK\x06\x07")
+    bad = tmp_path / "bad64.zip"
+    bad.write_bytes(raw[:at] + b"??" + raw[at:])
+    assert problems(bad, built.key)[0][0] == "(zip)"
+
+
 def test_a_path_member_is_named_once(written: tuple[Path, Built], tmp_path: Path) -> None:
     path, built = written
     contents = members(path)
