@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import merkle
-from ledger.errors import InputError, VerificationError
+from ledger.errors import InputError, SigningKeyError, VerificationError
 from ledger.ledger import Ledger
 from ledger.note import CheckpointBody, NoteVerifier, parse_note
 from ledger.trust import ROTATION_KIND, TrustPolicy
@@ -208,7 +208,7 @@ def check_proof(text: str, keys: list[NoteVerifier]) -> ProofCheck:
     if not isinstance(document, dict):
         raise VerificationError("the proof is not a JSON object")
     try:
-        chain, current = key_chain(keys, document.get("key_rotations", []))
+        chain, current = key_chain(keys, document.get("key_rotations", []), MAX_KEY_ROTATIONS)
         if document.get("format") == INCLUSION_FORMAT:
             return _check_inclusion_json(document, current)
         if document.get("format") == CONSISTENCY_FORMAT:
@@ -226,8 +226,12 @@ def follow_rotations(keys: list[NoteVerifier], rotations: Any) -> list[NoteVerif
     return key_chain(keys, rotations)[0]
 
 
+MAX_KEY_ROTATIONS = 256
+"""Most key rotations a proof or pack from outside may list: each costs signature checks."""
+
+
 def key_chain(
-    keys: list[NoteVerifier], rotations: Any
+    keys: list[NoteVerifier], rotations: Any, limit: int | None = None
 ) -> tuple[list[NoteVerifier], list[NoteVerifier]]:
     """(every key in the chain, the keys that may sign the newest checkpoint).
 
@@ -237,21 +241,31 @@ def key_chain(
     checkpoints may carry any key of the chain. Rotations a proof leaves out
     cannot be known offline; pin the newest key as well to rule that out.
     Rotations that do not follow from a trusted key (say, from before the
-    key pinned) are ignored.
+    key pinned) are ignored, and cost no signature check. More than ``limit``
+    rotations are refused before any is checked.
     """
     trusted = list(keys)
     if not isinstance(rotations, list):
         raise VerificationError("key_rotations is not a list")
+    if limit is not None and len(rotations) > limit:
+        raise VerificationError(
+            f"{len(rotations)} key rotations listed, more than the {limit} accepted"
+        )
     newest: NoteVerifier | None = None
     for body in rotations:
         if not isinstance(body, dict):
             raise VerificationError("a key rotation is not an object")
-        for key in list(trusted):
-            policy = TrustPolicy(key, str(body.get("origin")))
-            if policy.observe_rotation(0, body) is None:
+        try:
+            old: NoteVerifier | None = NoteVerifier.from_vkey(str(body.get("old")))
+        except SigningKeyError:
+            old = None  # not a key, so not one of ours
+        if old is None or old not in trusted:
+            continue
+        policy = TrustPolicy(old, str(body.get("origin")))
+        if policy.observe_rotation(0, body) is None:
+            if policy.active not in trusted:
                 trusted.append(policy.active)
-                newest = policy.active
-                break
+            newest = policy.active
     return trusted, [newest] if newest is not None else list(keys)
 
 

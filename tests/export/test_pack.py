@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -372,6 +373,65 @@ def test_rotated_key_is_followed(
     # Trusting only the new key cannot vouch for checkpoints the old key signed.
     assert problems(out, rotated)[0][0] == "checkpoint-start.txt"
     assert not verify_pack(out, [make_signer("stranger").verifier]).ok
+
+
+def test_a_forged_manifest_costs_few_signature_checks(
+    written: tuple[Path, Built], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.note import NoteVerifier
+    from ledger.proof import MAX_KEY_ROTATIONS
+
+    path, built = written
+    forger = make_signer("rotated")  # a key of the forger's own
+    bogus = {
+        "origin": "test.trailseal.invalid/ledger",
+        "old": built.key.verifier.vkey(),
+        "new": forger.verifier.vkey(),
+        "old_signature": base64.b64encode(bytes(64)).decode(),
+        "new_signature": base64.b64encode(bytes(64)).decode(),
+    }
+    checks = 0
+    real_verify = NoteVerifier.verify
+
+    def counting(self: NoteVerifier, message: bytes, signature: bytes) -> bool:
+        nonlocal checks
+        checks += 1
+        return real_verify(self, message, signature)
+
+    monkeypatch.setattr(NoteVerifier, "verify", counting)
+
+    def forge(count: int, signer: NoteSigner) -> list[tuple[str, str]]:
+        nonlocal checks
+        contents = members(path)
+        manifest = json.loads(contents[MANIFEST])
+        manifest["key_rotations"] = [bogus] * count
+        raw = (json.dumps(manifest, indent=2) + "\n").encode()
+        contents[MANIFEST] = raw
+        note = sign_note(manifest_statement(manifest["origin"], raw), [signer])
+        contents[SIGNATURE] = note.encode()
+        checks = 0
+        return problems(rezip(path, contents, tmp_path / "forged.zip"), built.key)
+
+    # Signed by a key that no trusted key rotated to: refused before any rotation is read.
+    stranger = make_signer("stranger")
+    assert forge(20_000, stranger)[0] == (
+        SIGNATURE,
+        "is not signed by a trusted key or a key it rotated to",
+    )
+    assert checks == 0
+    # Signed by the key the rotations name, with too many of them: refused unread.
+    assert forge(20_000, forger)[0] == (
+        MANIFEST,
+        f"its key rotations are unusable: 20000 key rotations listed, more than the "
+        f"{MAX_KEY_ROTATIONS} accepted",
+    )
+    assert checks == 1
+    # Within the limit each bogus rotation costs one failed check, and is ignored.
+    assert forge(MAX_KEY_ROTATIONS, forger)[0] == (
+        SIGNATURE,
+        "is not signed by a trusted key or a key it rotated to",
+    )
+    assert checks <= MAX_KEY_ROTATIONS + 2
 
 
 def test_empty_period(written: tuple[Path, Built], tmp_path: Path) -> None:
