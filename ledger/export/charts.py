@@ -98,10 +98,18 @@ class _Frame:
 
 
 def _legend(
-    drawing: Drawing, x: float, y: float, items: Sequence[tuple[str, colors.Color]]
+    drawing: Drawing,
+    x: float,
+    y: float,
+    items: Sequence[tuple[str, colors.Color]],
+    lines: Sequence[str] = (),
 ) -> None:
+    """Swatches and names; a name in ``lines`` is drawn as the mark the chart uses for it."""
     for name, colour in items:
-        drawing.add(Rect(x, y, 7, 7, fillColor=colour, strokeColor=None))
+        if name in lines:
+            drawing.add(Line(x + 3.5, y - 1, x + 3.5, y + 8, strokeColor=colour, strokeWidth=1.4))
+        else:
+            drawing.add(Rect(x, y, 7, 7, fillColor=colour, strokeColor=None))
         drawing.add(String(x + 10, y + 1, name, fontName=FONT, fontSize=7, fillColor=INK))
         x += 16 + len(name) * 4.2
 
@@ -187,11 +195,13 @@ def remediation_vs_sla(stats: Sequence[RemediationStat], width: float) -> Drawin
         0,
         height - 26,
         [("median", ACCENT), ("90th percentile", colors.HexColor("#9db4cf")), ("SLA", INK)],
+        lines=("SLA",),
     )
     top = max([s.p90_days or 0 for s in shown] + [s.sla_days or 0 for s in shown] + [1], default=1)
     ticks = nice_ticks(top * 1.05)
     span = ticks[-1]
-    left, plot_w = 58.0, width - 66.0
+    # The plot stops short of the right edge, where each row's "N fixed" note sits.
+    left, plot_w = 58.0, width - 58.0 - 48.0
 
     def x_of(days: float) -> float:
         return left + plot_w * min(days, span) / span

@@ -792,12 +792,18 @@ class _Builder:
         stats = metrics.remediation(self.findings, data.config.sla)
         self.add(_heading("Executive summary"))
         fixed_total = t.sla_met + t.sla_breached
+        partial = sum(1 for r in self.runs if r.successful and not r.complete)
+        unnamed = sum(1 for r in self.runs if not r.repository)
+        named = t.repositories - (1 if unnamed else 0)
+        where = f"{named} repositor{'y' if named == 1 else 'ies'}"
+        if unnamed:
+            where += f" (and {unnamed} run(s) naming no repository)"
         self.add(
             _p(
                 f"Figures as of {escape(_as_of(data))}. "
                 f"During the period {t.runs:,} scanner runs of {t.tools} tool(s) over "
-                f"{t.repositories} repositor{'y' if t.repositories == 1 else 'ies'} were recorded "
-                f"in the ledger; {t.failed_runs} did not complete successfully. They reported "
+                f"{where} were recorded in the ledger; {t.failed_runs} failed and {partial} "
+                "stopped part-way (partial), and neither marks a finding fixed. They reported "
                 f"{t.findings:,} distinct findings: {t.fixed:,} fixed, {t.open:,} still open "
                 f"({t.accepted:,} of them under a risk acceptance). Of the fixed findings with an "
                 f"SLA, {_pct(t.sla_met, fixed_total)} were fixed in time; {t.open_breached:,} open "
@@ -813,7 +819,7 @@ class _Builder:
             ),
             ("Fixed within SLA", _pct(t.sla_met, fixed_total)),
             ("Open past due", f"{t.open_breached:,}"),
-            ("Scanner runs (failed)", f"{t.runs:,} ({t.failed_runs})"),
+            ("Scanner runs (failed / partial)", f"{t.runs:,} ({t.failed_runs} / {partial})"),
         ]
         cell_w = self.width / len(cards)
         self.add(
@@ -845,8 +851,9 @@ class _Builder:
         self.add(
             _p(
                 f"SLA applied: {escape(rule)}, counted from the first sighting; informational "
-                "findings have no SLA. Weeks start on Monday. Findings under a risk acceptance "
-                "count as open.",
+                "findings have no SLA. Weeks start on Monday and are labelled by it; the first "
+                "and last weeks are cut to the period. Time to remediate counts fixed findings "
+                "only. Findings under a risk acceptance count as open.",
                 "small",
             )
         )

@@ -266,3 +266,15 @@ def test_the_report_says_as_of_when_its_figures_hold() -> None:
     text = " ".join(" ".join(text_of(render(replace(closed, basis=basis))[0])).split())
     assert "Figures as of 2025-03-31 22:14 UTC (the last entry; the period is not over" in text
     assert "the 0.1 day(s) from then to the period's end are not covered" in text
+
+
+def test_summary_counts_agree_with_the_scanner_health_section() -> None:
+    data = sample_report(30)
+    failed = sum(1 for r in data.runs if not r.successful)
+    partial = sum(1 for r in data.runs if r.successful and not r.complete)
+    assert failed and partial
+    text = " ".join(" ".join(text_of(render(data)[0])).split())
+    assert f"{failed} failed and {partial} stopped part-way (partial)" in text
+    assert f"{failed + partial} run(s) were failed or partial" in text
+    assert f"{len(data.runs):,} ({failed} / {partial})" in text
+    assert "Scanner runs (failed / partial)" in text
