@@ -240,6 +240,11 @@ def _as_of_reason(data: ReportData) -> str:
     )
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 day``, ``2 days``: a count with its noun in the right number."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _num(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{value:,.{digits}f}"
 
@@ -709,7 +714,8 @@ class _Builder:
                 [
                     (
                         "Audit period",
-                        f"{data.period.start} to {data.period.end} ({data.period.days} days, UTC)",
+                        f"{data.period.start} to {data.period.end} "
+                        f"({_count(data.period.days, 'day')}, UTC)",
                     ),
                     ("Scope", data.scope.description),
                     ("Repositories", ", ".join(data.scope.repositories) or "all in the ledger"),
@@ -1152,8 +1158,8 @@ class _Builder:
         self.criterion("CC7.3")
         self.add(
             _p(
-                f"{len(pairs)} runtime finding(s) were reported; {len(pairs) - untriaged} carry a "
-                f"triage decision and {untriaged} have none."
+                f"{_count(len(pairs), 'runtime finding')} reported: "
+                f"{len(pairs) - untriaged} with a triage decision, {untriaged} without."
             )
         )
         self.table(

@@ -13,7 +13,7 @@ import pypdf
 import pytest
 from sample_report import CHECKPOINT_TIME, sample_report
 
-from ledger.export.model import FindingRow, ReportData, RiskAcceptance, SlaPolicy
+from ledger.export.model import FindingRow, Period, ReportData, RiskAcceptance, SlaPolicy
 from ledger.export.pdf import literal, markup, render_report, text_width, wrap
 
 HOSTILE_TITLE = '<font color="red">INJECT</font> & <b>bold</b> &amp; </para>'
@@ -278,3 +278,15 @@ def test_summary_counts_agree_with_the_scanner_health_section() -> None:
     assert f"{failed + partial} run(s) were failed or partial" in text
     assert f"{len(data.runs):,} ({failed} / {partial})" in text
     assert "Scanner runs (failed / partial)" in text
+
+
+def test_counts_take_the_number_of_their_noun() -> None:
+    data = sample_report(10)
+    text = " ".join(" ".join(text_of(render(data)[0])).split())
+    assert f"({data.period.days} days, UTC)" in text
+    runtime = sum(1 for f in data.findings if f.category == "runtime")
+    noun = "runtime finding" if runtime == 1 else "runtime findings"
+    assert f"{runtime} {noun} reported:" in text
+    one_day = replace(data, period=Period(data.period.end, data.period.end))
+    text = " ".join(" ".join(text_of(render(one_day)[0])).split())
+    assert "(1 day, UTC)" in text
