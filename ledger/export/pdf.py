@@ -235,7 +235,7 @@ def _as_of_reason(data: ReportData) -> str:
     left = (period_end(data.period) - data.as_of).total_seconds() / 86400
     return (
         "The ledger holds no entry after this instant, so the period may still be in "
-        f"progress: the {left:,.1f} day(s) from then to the period's end are not covered, "
+        f"progress: the {left:,.1f} days from then to the period's end are not covered, "
         "and no gap, age or due date is counted past it."
     )
 
@@ -803,12 +803,13 @@ class _Builder:
         named = t.repositories - (1 if unnamed else 0)
         where = f"{named} repositor{'y' if named == 1 else 'ies'}"
         if unnamed:
-            where += f" (and {unnamed} run(s) naming no repository)"
+            where += f" (and {_count(unnamed, 'run')} naming no repository)"
         self.add(
             _p(
                 f"Figures as of {escape(_as_of(data))}. "
-                f"During the period {t.runs:,} scanner runs of {t.tools} tool(s) over "
-                f"{where} were recorded in the ledger; {t.failed_runs} failed and {partial} "
+                f"During the period {_count(t.runs, 'scanner run')} of "
+                f"{_count(t.tools, 'tool')} over {where} were recorded in the ledger; "
+                f"{t.failed_runs} failed and {partial} "
                 "stopped part-way (partial), and neither marks a finding fixed. They reported "
                 f"{t.findings:,} distinct findings: {t.fixed:,} fixed, {t.open:,} still open "
                 f"({t.accepted:,} of them under a risk acceptance). Of the fixed findings with an "
@@ -874,13 +875,14 @@ class _Builder:
         self.criterion("CC7.1")
         self.add(
             _p(
-                f"Scanners ran {len(self.runs):,} times across {len(rows)} repository and tool "
-                f"pair(s). Each run is a ledger entry holding the artifact's SHA-256, the commit "
+                f"Scanners ran {_count(len(self.runs), 'time')} across "
+                f"{_count(len(rows), 'repository and tool pair')}. Each run is a ledger entry "
+                "holding the artifact's SHA-256, the commit "
                 f"and the CI run. <b>Cadence rule:</b> a gap is any stretch longer than "
                 f"{data.config.max_gap_days} days without a successful run of the same "
                 f"repository and tool, including the stretch from the period's start to the "
                 f"first run and from the last run to {escape(_as_of(data))}. "
-                f"<b>{len(gaps)} gap(s)</b> found."
+                f"<b>{_count(len(gaps), 'gap')}</b> found."
             )
         )
         self.table(
@@ -936,8 +938,9 @@ class _Builder:
         self.add(
             _p(
                 "A scanner that fails or stops part-way is itself an anomaly: its silence "
-                f"must not read as a clean result. {len(problems)} run(s) were failed or "
-                "partial; a failed or partial run never marks a finding fixed."
+                f"must not read as a clean result. {_count(len(problems), 'run')} "
+                f"{'was' if len(problems) == 1 else 'were'} failed or partial; a failed or "
+                "partial run never marks a finding fixed."
             )
         )
         self.table(
@@ -984,9 +987,11 @@ class _Builder:
         self.add(
             _p(
                 f"Each finding's SLA runs from its first sighting; it is met when a later complete "
-                f"run no longer reports the finding before the due date. {len(breaches):,} "
-                f"finding(s) missed their SLA; each is listed below with the facts that explain "
-                f"it. Open findings' ages and due dates are judged at {escape(_as_of(data))}."
+                f"run no longer reports the finding before the due date. "
+                f"{_count(len(breaches), 'finding')} missed "
+                f"{'its' if len(breaches) == 1 else 'their'} SLA; each is listed below with "
+                "the facts that explain it. Open findings' ages and due dates are judged at "
+                f"{escape(_as_of(data))}."
             )
         )
         self.table(
@@ -1052,8 +1057,9 @@ class _Builder:
         self.criterion("CC3.2")
         self.add(
             _p(
-                f"{len(acceptances)} risk acceptance(s) recorded, {unapproved} without a named "
-                f"approver and {expired} expired by {escape(_as_of(self.data))}. Tool-reported "
+                f"{_count(len(acceptances), 'risk acceptance')} recorded, {unapproved} "
+                f"without a named approver and {expired} expired by "
+                f"{escape(_as_of(self.data))}. Tool-reported "
                 "suppressions are recorded as pending acceptances until someone approves them."
             )
         )

@@ -265,7 +265,7 @@ def test_the_report_says_as_of_when_its_figures_hold() -> None:
     basis = replace(closed.basis, closing_seq=None, closing_time=None)
     text = " ".join(" ".join(text_of(render(replace(closed, basis=basis))[0])).split())
     assert "Figures as of 2025-03-31 22:14 UTC (the last entry; the period is not over" in text
-    assert "the 0.1 day(s) from then to the period's end are not covered" in text
+    assert "the 0.1 days from then to the period's end are not covered" in text
 
 
 def test_summary_counts_agree_with_the_scanner_health_section() -> None:
@@ -275,7 +275,7 @@ def test_summary_counts_agree_with_the_scanner_health_section() -> None:
     assert failed and partial
     text = " ".join(" ".join(text_of(render(data)[0])).split())
     assert f"{failed} failed and {partial} stopped part-way (partial)" in text
-    assert f"{failed + partial} run(s) were failed or partial" in text
+    assert f"{failed + partial} runs were failed or partial" in text
     assert f"{len(data.runs):,} ({failed} / {partial})" in text
     assert "Scanner runs (failed / partial)" in text
 
