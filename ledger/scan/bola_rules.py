@@ -21,7 +21,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from ledger.scan import bola_drf
+from ledger.scan import bola_django, bola_drf
 from ledger.scan.handlers import Handler, find_handlers
 from ledger.scan.orm import USER_FIELDS, Models, collect_models
 from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes, walk
@@ -65,6 +65,7 @@ def check(module: Module, project: Project, scopes: dict[FunctionNode | None, Sc
         if handler.knows_principal and not handler.admin_only:
             _handler(handler, models, project, hits)
     hits.extend(bola_drf.check_views(module, models, project))
+    hits.extend(bola_django.check_views(module, models, project))
     return hits
 
 

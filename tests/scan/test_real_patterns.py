@@ -730,3 +730,200 @@ def test_role_gated_views_and_scoping_through_a_method(tmp_path: Path) -> None:
         ("reports/views.py", i) for i, text in enumerate(lines, start=1) if "# expect" in text
     }
     assert {(path, line) for path, line, _ in found} == expected
+
+
+CBV_MODELS = """\
+from django.conf import settings
+from django.db import models
+
+
+class Invoice(models.Model):
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+
+
+class Post(models.Model):
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+
+
+class Product(models.Model):
+    title = models.CharField(max_length=80)
+"""
+CBV_MIXINS = """\
+from django.shortcuts import redirect
+
+
+class SignedInMixin:
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect("login")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class CustomerInvoiceMixin:
+    def get_queryset(self):
+        return super().get_queryset().filter(customer=self.request.user)
+"""
+CBV_VIEWS = """\
+from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.mixins import (
+    LoginRequiredMixin,
+    PermissionRequiredMixin,
+    UserPassesTestMixin,
+)
+from django.core.exceptions import PermissionDenied
+from django.utils.decorators import method_decorator
+from django.views import generic
+from django.views.generic import DeleteView, DetailView, UpdateView
+
+from billing.mixins import CustomerInvoiceMixin, SignedInMixin
+from billing.models import Invoice, Post, Product
+
+
+class InvoiceDetail(LoginRequiredMixin, DetailView):  # expect BOLA001
+    model = Invoice
+
+
+class InvoiceEdit(LoginRequiredMixin, generic.UpdateView):  # expect BOLA002
+    queryset = Invoice.objects.select_related("customer").all()
+    fields = ["note"]
+
+    def form_valid(self, form):
+        form.instance.edited_by = self.request.user
+        return super().form_valid(form)
+
+
+@method_decorator(login_required, name="dispatch")
+class InvoiceDelete(DeleteView):  # expect BOLA002
+    model = Invoice
+
+
+class InvoiceVoid(SignedInMixin, DeleteView):  # expect BOLA002
+    model = Invoice
+
+
+class InvoicePrint(DetailView):  # expect BOLA001
+    model = Invoice
+
+
+class InvoiceList(LoginRequiredMixin, DetailView):  # expect BOLA001
+    def get_queryset(self):
+        return Invoice.objects.select_related("customer")
+
+
+class MyInvoice(LoginRequiredMixin, DetailView):
+    model = Invoice
+
+    def get_queryset(self):
+        return Invoice.objects.filter(customer=self.request.user)
+
+
+class MyInvoiceByManager(LoginRequiredMixin, DetailView):
+    model = Invoice
+
+    def get_queryset(self):
+        return Invoice.objects.for_user(self.request.user)
+
+
+class MyInvoiceThroughMixin(LoginRequiredMixin, CustomerInvoiceMixin, UpdateView):
+    model = Invoice
+
+
+class CheckedInvoice(LoginRequiredMixin, DetailView):
+    model = Invoice
+
+    def get_object(self, queryset=None):
+        invoice = super().get_object(queryset)
+        if invoice.customer != self.request.user:
+            raise PermissionDenied
+        return invoice
+
+
+class TestedInvoice(LoginRequiredMixin, UserPassesTestMixin, UpdateView):
+    model = Invoice
+
+    def test_func(self):
+        return self.get_object().customer == self.request.user
+
+
+class ClerkInvoice(LoginRequiredMixin, PermissionRequiredMixin, UpdateView):
+    model = Invoice
+    permission_required = "billing.change_invoice"
+
+
+@method_decorator(permission_required("billing.delete_invoice"), name="dispatch")
+@method_decorator(login_required, name="dispatch")
+class ClerkInvoiceDelete(DeleteView):
+    model = Invoice
+
+
+class GuardedInvoice(LoginRequiredMixin, DeleteView):
+    model = Invoice
+
+    def dispatch(self, request, *args, **kwargs):
+        if self.get_object().customer_id != request.user.pk:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PublicPost(DetailView):
+    model = Post
+
+
+class PublishedPost(LoginRequiredMixin, DetailView):
+    queryset = Post.objects.filter(published=True)
+
+
+class ProductEdit(LoginRequiredMixin, UpdateView):
+    model = Product
+"""
+CBV_URLS = """\
+from django.contrib.auth.decorators import login_required
+from django.urls import path
+
+from billing import views
+
+urlpatterns = [
+    path("print/<int:pk>/", login_required(views.InvoicePrint.as_view())),
+]
+"""
+CBV_MESSAGES = """\
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.views.generic import View
+
+from billing.models import Invoice
+
+
+class DeleteView(LoginRequiredMixin, View):
+    def post(self, request, *args, **kwargs):
+        Invoice.objects.filter(customer=request.user, pk__in=request.POST.getlist("pks")).delete()
+
+
+class ArchiveView(DeleteView):
+    model = Invoice
+"""
+
+
+def test_django_generic_views_serving_owned_rows(tmp_path: Path) -> None:
+    # Mirrors billing, blog and webshop apps built on Django's generic views: a signed-in
+    # detail, edit or delete page whose lookup is the class's own ``model``. Scoped views
+    # filter get_queryset by the user (directly, through a manager or a project mixin),
+    # check in get_object, dispatch or test_func, or are gated by a model permission;
+    # public posts, filtered querysets and catalogue models are no one's private rows. A
+    # messaging app's own ``DeleteView(View)`` is not Django's generic one.
+    found = _findings(
+        tmp_path,
+        **{
+            "billing/models.py": CBV_MODELS,
+            "billing/mixins.py": CBV_MIXINS,
+            "billing/views.py": CBV_VIEWS,
+            "billing/urls.py": CBV_URLS,
+            "messages/views.py": CBV_MESSAGES,
+        },
+    )
+    lines = CBV_VIEWS.splitlines()
+    expected = {
+        ("billing/views.py", i, text.split("# expect ")[1])
+        for i, text in enumerate(lines, start=1)
+        if "# expect " in text
+    }
+    assert found == expected
