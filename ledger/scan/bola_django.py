@@ -63,6 +63,8 @@ _UNFILTERED = frozenset(
 _ADMIN_PATH = frozenset({"admin", "dashboard", "staff", "backoffice"})
 """Packages of a staff area, gated as a whole in its URL configuration."""
 _MAX_DEPTH = 8
+_STAFF_NAME = re.compile(r"Admin|Staff|Superuser|Moderat")
+_SECRET = re.compile(r"secret|token|(^|_)key$|hash|nonce|signature", re.IGNORECASE)
 
 
 def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
@@ -79,6 +81,8 @@ def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
             continue
         model = _served_model(cls, models)
         if model is None or not models.owned(model):
+            continue
+        if _STAFF_NAME.search(cls.name) or _by_secret(cls):
             continue
         if not _knows_caller(cls, chain, project) or _gated(chain):
             continue
@@ -103,6 +107,7 @@ def _ancestry(cls: ast.ClassDef, module: Module, project: Project) -> Chain:
     classes = _project_classes(project)
     chain: Chain = [(cls, cls.name)]
     seen = {id(cls)}
+    homes = _class_modules(project)
     queue: list[tuple[ast.ClassDef, Module | None]] = [(cls, module)]
     while queue and len(chain) < 4 * _MAX_DEPTH:
         current, where = queue.pop(0)
@@ -120,8 +125,33 @@ def _ancestry(cls: ast.ClassDef, module: Module, project: Project) -> Chain:
             for found in defs:
                 seen.add(id(found))
                 chain.append((found, last))
-                queue.append((found, None))
+                queue.append((found, homes.get(id(found))))
     return chain
+
+
+def _class_modules(project: Project) -> dict[int, Module]:
+    """The module of every project class, to read the imports its bases name."""
+    cached = project.derived.get("class_modules")
+    if isinstance(cached, dict):
+        return cached
+    found = {id(cls): module for module in project.modules for cls in module.classes}
+    project.derived["class_modules"] = found
+    return found
+
+
+def _by_secret(cls: ast.ClassDef) -> bool:
+    """A view looking its row up by a secret the link carries (``slug_field = "token"``):
+    the link itself is the permission, as for an emailed invoice or a share link."""
+    for stmt in cls.body:
+        if _stmt_name(stmt) in {"slug_field", "slug_url_kwarg", "pk_url_kwarg"}:
+            value = stmt.value if isinstance(stmt, ast.Assign | ast.AnnAssign) else None
+            if (
+                isinstance(value, ast.Constant)
+                and isinstance(value.value, str)
+                and _SECRET.search(value.value.split("__")[-1])
+            ):
+                return True
+    return False
 
 
 def _kind(chain: Chain) -> str | None:

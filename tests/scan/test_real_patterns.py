@@ -749,7 +749,13 @@ class Product(models.Model):
     title = models.CharField(max_length=80)
 """
 CBV_MIXINS = """\
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect
+from django.views.generic import DetailView
+
+
+class CustomerPageView(LoginRequiredMixin, DetailView):
+    template_name = "billing/page.html"
 
 
 class SignedInMixin:
@@ -775,7 +781,7 @@ from django.utils.decorators import method_decorator
 from django.views import generic
 from django.views.generic import DeleteView, DetailView, UpdateView
 
-from billing.mixins import CustomerInvoiceMixin, SignedInMixin
+from billing.mixins import CustomerInvoiceMixin, CustomerPageView, SignedInMixin
 from billing.models import Invoice, Post, Product
 
 
@@ -802,6 +808,19 @@ class InvoiceVoid(SignedInMixin, DeleteView):  # expect BOLA002
 
 
 class InvoicePrint(DetailView):  # expect BOLA001
+    model = Invoice
+
+
+class InvoiceCard(CustomerPageView):  # expect BOLA001
+    model = Invoice
+
+
+class SharedInvoice(LoginRequiredMixin, DetailView):
+    model = Invoice
+    slug_field = "share_token"
+
+
+class StaffInvoiceDetail(LoginRequiredMixin, DetailView):
     model = Invoice
 
 
@@ -900,6 +919,11 @@ class DeleteView(LoginRequiredMixin, View):
 
 class ArchiveView(DeleteView):
     model = Invoice
+
+
+class DetailView(LoginRequiredMixin, View):
+    def get(self, request, *args, **kwargs):
+        return None
 """
 
 
@@ -909,7 +933,9 @@ def test_django_generic_views_serving_owned_rows(tmp_path: Path) -> None:
     # filter get_queryset by the user (directly, through a manager or a project mixin),
     # check in get_object, dispatch or test_func, or are gated by a model permission;
     # public posts, filtered querysets and catalogue models are no one's private rows. A
-    # messaging app's own ``DeleteView(View)`` is not Django's generic one.
+    # messaging app's own ``DeleteView(View)`` is not Django's generic one, and does not
+    # hide that a project base imports Django's ``DetailView`` of the same name. A row
+    # looked up by a share token is reached by whoever holds the link.
     found = _findings(
         tmp_path,
         **{
