@@ -86,6 +86,10 @@ def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
             continue
         if not _knows_caller(cls, chain, project) or _gated(chain):
             continue
+        if any(_GATE_DECORATOR.search(t) for t in _url_wrappers(project).get(cls.name, ())):
+            continue  # ``staff_member_required(TheView.as_view())`` in the URLs
+        if _scoped_manager(model, project):
+            continue
         rule, verb = ("BOLA002", "changed") if kind == "write" else ("BOLA001", "read")
         message = f"{model} is {verb} by a request id with no owner check"
         hits.append(Hit(rule, module, cls, message))
@@ -137,6 +141,53 @@ def _class_modules(project: Project) -> dict[int, Module]:
     found = {id(cls): module for module in project.modules for cls in module.classes}
     project.derived["class_modules"] = found
     return found
+
+
+_SCOPING_MANAGER = re.compile(r"Scope|Tenant|Owner|Permission|Visible|Accessible", re.I)
+
+
+def _scoped_manager(model: str, project: Project) -> bool:
+    """Whether the model's default manager scopes every query itself: a django-scopes
+    ``ScopedManager(event="event")``, a tenant manager, or a project manager whose
+    ``get_queryset`` filters. Every project class of the model's name must have one."""
+    classes = _project_classes(project)
+    defs = classes.get(model, [])
+    if not defs:
+        return False
+    for cls in defs:
+        manager = next(
+            (
+                stmt.value
+                for stmt in cls.body
+                if isinstance(stmt, ast.Assign | ast.AnnAssign)
+                and _stmt_name(stmt) == "objects"
+                and isinstance(stmt.value, ast.Call)
+            ),
+            None,
+        )
+        if manager is None:
+            return False
+        names = {call_name(n) for n in walk(manager) if isinstance(n, ast.Call)}
+        if any(_SCOPING_MANAGER.search(n) for n in names):
+            continue
+        if not any(_filters_rows(d) for n in names for d in classes.get(n, [])):
+            return False
+    return True
+
+
+def _filters_rows(manager: ast.ClassDef) -> bool:
+    """A manager filtering by the current user or tenant (a thread-local, a context
+    variable); a soft-delete manager hiding removed rows scopes nothing."""
+    hook = next((s for s in manager.body if _stmt_name(s) == "get_queryset"), None)
+    return (
+        hook is not None
+        and any(isinstance(n, ast.Call) and call_name(n) in _FILTERS for n in walk(hook))
+        and _CURRENT.search(ast.unparse(hook)) is not None
+    )
+
+
+_FILTERS = frozenset({"filter", "exclude"})
+_CURRENT = re.compile(r"user|tenant|owner|organi[sz]ation|current|local|scope|request", re.I)
 
 
 def _by_secret(cls: ast.ClassDef) -> bool:
@@ -221,16 +272,29 @@ def _knows_caller(cls: ast.ClassDef, chain: Chain, project: Project) -> bool:
         dispatch = next((s for s in found.body if _stmt_name(s) == "dispatch"), None)
         if dispatch is not None and _LOGIN_TEST.search(ast.unparse(dispatch)):
             return True  # a project's own login mixin
-    for _, call in project.calls_named("login_required"):
-        for arg in call.args:
-            if (
-                isinstance(arg, ast.Call)
-                and call_name(arg) == "as_view"
-                and isinstance(arg.func, ast.Attribute)
-                and dotted(arg.func.value).split(".")[-1] == cls.name
-            ):
-                return True
-    return False
+    return any(_LOGIN.search(text) for text in _url_wrappers(project).get(cls.name, ()))
+
+
+def _url_wrappers(project: Project) -> dict[str, list[str]]:
+    """View class name to the text of the calls wrapping its ``as_view()`` in the URL
+    configuration: ``login_required(InvoicePrint.as_view())``,
+    ``permission_required("billing.view_invoice")(InvoicePrint.as_view())``."""
+    cached = project.derived.get("as_view_wrappers")
+    if isinstance(cached, dict):
+        return cached
+    found: dict[str, list[str]] = {}
+    for module in project.modules:
+        for call in module.calls:
+            for arg in call.args:
+                if (
+                    isinstance(arg, ast.Call)
+                    and call_name(arg) == "as_view"
+                    and isinstance(arg.func, ast.Attribute)
+                ):
+                    name = dotted(arg.func.value).split(".")[-1]
+                    found.setdefault(name, []).append(ast.unparse(call.func))
+    project.derived["as_view_wrappers"] = found
+    return found
 
 
 def _decorations(cls: ast.ClassDef) -> list[str]:

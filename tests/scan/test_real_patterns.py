@@ -953,3 +953,90 @@ def test_django_generic_views_serving_owned_rows(tmp_path: Path) -> None:
         if "# expect " in text
     }
     assert found == expected
+
+
+MANAGED_MODELS = """\
+from django.conf import settings
+from django.db import models
+from django_scopes import ScopedManager
+
+from core.tenancy import current_tenant
+
+
+class TenantManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(tenant=current_tenant())
+
+
+class LiveManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class Talk(models.Model):
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE)
+    speaker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    objects = ScopedManager(event="event")
+
+
+class Ticket(models.Model):
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE)
+    objects = TenantManager()
+
+
+class Note(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    objects = LiveManager()
+"""
+MANAGED_VIEWS = """\
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.views.generic import DeleteView, DetailView, UpdateView
+
+from notes.models import Note, Talk, Ticket
+
+
+class TalkDetail(LoginRequiredMixin, DetailView):
+    model = Talk
+
+
+class TicketEdit(LoginRequiredMixin, UpdateView):
+    model = Ticket
+
+
+class NoteDelete(LoginRequiredMixin, DeleteView):  # expect BOLA002
+    model = Note
+
+
+class NoteReview(LoginRequiredMixin, DetailView):
+    model = Note
+"""
+MANAGED_URLS = """\
+from django.contrib.admin.views.decorators import staff_member_required
+from django.urls import path
+
+from notes.views import NoteReview
+
+urlpatterns = [path("review/<int:pk>/", staff_member_required(NoteReview.as_view()))]
+"""
+
+
+def test_generic_views_on_scoped_managers_and_role_gated_urls(tmp_path: Path) -> None:
+    # Mirrors conference and helpdesk apps whose models' default manager scopes every
+    # query to the active event or tenant (django-scopes, a thread-local tenant), and
+    # views wrapped in a staff decorator where the URLs are declared. A manager that
+    # only hides soft-deleted rows scopes nothing.
+    found = _findings(
+        tmp_path,
+        **{
+            "notes/models.py": MANAGED_MODELS,
+            "notes/views.py": MANAGED_VIEWS,
+            "notes/urls.py": MANAGED_URLS,
+        },
+    )
+    lines = MANAGED_VIEWS.splitlines()
+    expected = {
+        ("notes/views.py", i, text.split("# expect ")[1])
+        for i, text in enumerate(lines, start=1)
+        if "# expect " in text
+    }
+    assert found == expected
