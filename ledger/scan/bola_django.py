@@ -15,7 +15,12 @@ it inherits from scopes or gates the lookup:
 - an object or role permission is checked: ``test_func``, ``has_permission``,
   ``get_permission_object``, ``permission_required``, ``permission_policy``, a
   permission, ownership or staff mixin, or ``method_decorator`` of a permission
-  or role decorator. Role gates are not BOLA, as for function views.
+  or role decorator, or such a decorator around ``as_view()`` in the URLs. Role
+  gates are not BOLA, as for function views;
+- the model's default manager scopes every query (django-scopes, a tenant manager);
+- the row is looked up by a secret the link carries (``slug_field = "token"``);
+- the view belongs to a staff area (a ``dashboard`` or ``staff`` package, a
+  ``StaffOrderDetail`` class), gated as a whole where its URLs are declared.
 
 Precision comes first: whenever a project base cannot be told apart from another
 of the same name, any definition that scopes silences the view.
@@ -70,7 +75,8 @@ _SECRET = re.compile(r"secret|token|(^|_)key$|hash|nonce|signature", re.IGNORECA
 def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
     """Generic Django views serving an owned model by the URL's key, unscoped."""
     hits: list[Hit] = []
-    if _ADMIN_PATH.intersection(module.rel.split("/")[:-1]):
+    parts = module.rel.removesuffix(".py").split("/")
+    if _ADMIN_PATH.intersection(parts):
         return hits
     for cls in module.classes:
         if bola_drf._generic_view(cls, project, set()):

@@ -1010,6 +1010,16 @@ class NoteDelete(LoginRequiredMixin, DeleteView):  # expect BOLA002
 class NoteReview(LoginRequiredMixin, DetailView):
     model = Note
 """
+MANAGED_STAFF = """\
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.views.generic import UpdateView
+
+from notes.models import Note
+
+
+class NoteEdit(LoginRequiredMixin, UpdateView):
+    model = Note
+"""
 MANAGED_URLS = """\
 from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import path
@@ -1024,13 +1034,15 @@ def test_generic_views_on_scoped_managers_and_role_gated_urls(tmp_path: Path) ->
     # Mirrors conference and helpdesk apps whose models' default manager scopes every
     # query to the active event or tenant (django-scopes, a thread-local tenant), and
     # views wrapped in a staff decorator where the URLs are declared. A manager that
-    # only hides soft-deleted rows scopes nothing.
+    # only hides soft-deleted rows scopes nothing. The staff module's views are gated
+    # as a whole where its URLs are included.
     found = _findings(
         tmp_path,
         **{
             "notes/models.py": MANAGED_MODELS,
             "notes/views.py": MANAGED_VIEWS,
             "notes/urls.py": MANAGED_URLS,
+            "notes/staff.py": MANAGED_STAFF,
         },
     )
     lines = MANAGED_VIEWS.splitlines()
