@@ -147,6 +147,13 @@ def trusted_verifier(trusted_key: str | None) -> Any:
     from ledger.errors import SigningKeyError
     from ledger.keys import load_verifier
 
+    if trusted_key is not None and not trusted_key.strip():
+        # "--trusted-key $VAR" with VAR unset: falling back to the key file
+        # next to the ledger would quietly trust what the writers can change.
+        raise SigningKeyError(
+            "--trusted-key is empty (is the variable meant to hold the pinned key set?); "
+            "give the verifier key NAME+ID+KEY or a file holding it"
+        )
     if trusted_key:
         try:
             return load_verifier(trusted_key)

@@ -306,6 +306,20 @@ def test_verify_trusted_key_as_string_and_as_file(run: Run, populated: str, tmp_
     run("verify", "--trusted-key", pinned)
 
 
+def test_an_empty_trusted_key_is_a_usage_error_not_trust_on_first_use(
+    run: Run, populated: str, tmp_path: Path
+):
+    # `--trusted-key "$TRAILSEAL_VERIFIER_KEY"` with the variable unset must not
+    # fall back to the key file the ledger's writers can change.
+    proof = write(tmp_path / "proof.json", run("prove", "inclusion", "0").stdout)
+    for args in (["verify"], ["verify-proof", proof], ["verify-pack", tmp_path / "p.zip"]):
+        for empty in ("", " "):
+            out = run(*args, "--trusted-key", empty, code=2)
+            assert out.stderr.startswith("error: --trusted-key is empty"), out.stderr
+            assert "trust on first use" not in out.stderr
+            assert "OK" not in out.stderr
+
+
 def test_verify_refuses_a_key_it_was_not_given(run: Run, populated: str, tmp_path: Path):
     # Another ledger's key: every checkpoint is signed by an unknown key.
     other = tmp_path / "other"
