@@ -245,11 +245,12 @@ def verify(
     if result.ok:
         if incremental:
             verify_state.save(state_path, result)
-        scope = (
-            f"entries {result.start}..{result.entries - 1} since the last verification"
-            if result.start
-            else f"{result.entries} entries"
-        )
+        if not result.start:
+            scope = f"{result.entries} entries"
+        elif result.start >= result.entries:
+            scope = "no new entries since the last verification"
+        else:
+            scope = f"entries {result.start}..{result.entries - 1} since the last verification"
         extras = []
         if result.erased:
             extras.append(f"{len(result.erased)} erased entries")

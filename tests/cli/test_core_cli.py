@@ -367,6 +367,21 @@ def test_verify_since_a_kept_checkpoint(run: Run, home: Path, populated: str):
     # is exactly why a checkpoint must be kept elsewhere.
 
 
+def test_verify_incremental_says_what_it_checked(run: Run, home: Path, populated: str):
+    first = run("verify", "--incremental", "--trusted-key", populated)
+    assert first.stderr.startswith("OK: ledger intact: 19 entries")
+    assert (home / "verify-state.json").is_file()
+    again = run("verify", "--incremental", "--trusted-key", populated)
+    assert again.stderr.startswith(
+        "OK: ledger intact: no new entries since the last verification, signed root "
+    )
+    assert "at size 19 " in again.stderr
+    run("ingest", FIXTURES / "trivy_repo_two_secrets.json")
+    grown = run("verify", "--incremental", "--trusted-key", populated)
+    assert grown.stderr.startswith("OK: ledger intact: entries 19..")
+    assert "since the last verification" in grown.stderr
+
+
 def test_verify_since_an_unreadable_checkpoint_is_usage_error(run: Run, populated: str):
     out = run("verify", "--since", "missing.checkpoint", "--trusted-key", populated, code=2)
     assert "missing.checkpoint" in out.stderr
