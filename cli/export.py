@@ -94,8 +94,12 @@ def export(
     """Write an auditor's evidence pack for a period, then record the export.
 
     The ledger is verified first with the trusted key; a ledger that does not
-    verify is not exported (exit 1). The pack's path is printed on stdout.
+    verify is not exported (exit 1). The pack's path is printed on stdout;
+    standard error ends with what to hand the auditor: the pack, and the
+    verifier key to send them separately. Exit 2 for bad options, an --out
+    that cannot be written, or an unreadable key.
     """
+    from ledger.errors import InputError
     from ledger.export.derive import ExportOptions, derive
     from ledger.export.model import Period, Scope
     from ledger.export.pack import write_pack
@@ -108,6 +112,11 @@ def export(
         Scope(organisation, scope_description, tuple(sorted(set(repo or ())))),
         _config(config, sla),
     )
+    if out.is_dir():
+        raise InputError(
+            f"--out {out} is a directory; name the pack file to write, "
+            f"e.g. --out {out / 'evidence.zip'}"
+        )
     verifier = trusted_verifier(trusted_key)
     ledger = open_ledger(db)
     key = signer()
@@ -121,7 +130,12 @@ def export(
         raise typer.Exit(1)
 
     derivation = derive(ledger, options, verifier, result.size)
-    info = write_pack(ledger, key, derivation, out)
+    try:
+        info = write_pack(ledger, key, derivation, out)
+    except OSError as exc:
+        raise InputError(
+            f"--out {out}: cannot write the pack ({exc.strerror or exc}); nothing was recorded"
+        ) from None
     seq = record_document(
         ledger,
         key,
@@ -152,6 +166,10 @@ def export(
         if info.entries
         else f"OK: the period holds no entries; wrote an empty pack, sha256 {info.sha256}; "
         f"export recorded as entry {seq}"
+    )
+    say(
+        f"hand the auditor {out.resolve()} and, through another channel than the pack, "
+        f"the verifier key {verifier.vkey()}; VERIFY.md in the pack says how to check it"
     )
     sys.stdout.write(f"{out}\n")
 

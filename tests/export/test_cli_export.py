@@ -61,6 +61,12 @@ def test_export_then_verify_pack(run, tmp_path: Path) -> None:  # type: ignore[n
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{out}\n"
     assert "trust on first use" in result.stderr
+    # What to hand over: the pack, and the key the export was verified with.
+    pinned = (tmp_path / "home" / "verifier.pub").read_text(encoding="ascii").strip()
+    assert result.stderr.splitlines()[-1] == (
+        f"hand the auditor {out.resolve()} and, through another channel than the pack, "
+        f"the verifier key {pinned}; VERIFY.md in the pack says how to check it"
+    )
 
     key = str(tmp_path / "home" / "verifier.pub")
     checked = run("verify-pack", str(out), "--trusted-key", key)
@@ -125,3 +131,28 @@ def test_usage_errors(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-d
     assert run("export", *TODAY_WIDE, "--out", out, "--sla", "critical").exit_code == 2
     assert run("triage", "0123456789", "--decision", "maybe").exit_code == 2
     assert run("accept", "zz", "--approver", "a", "--justification", "b").exit_code == 2
+
+
+def test_export_to_a_directory_or_an_unwritable_place_is_a_usage_error(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    before = run("log", "--json", "-n", "1").stdout
+    result = run("export", *TODAY_WIDE, "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: --out {tmp_path} is a directory")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run("export", *TODAY_WIDE, "--out", str(blocker / "pack.zip"))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1].startswith(f"error: --out {blocker / 'pack.zip'}: ")
+    assert "nothing was recorded" in result.stderr
+    # Neither attempt recorded an export.
+    assert run("log", "--json", "-n", "1").stdout == before
+
+
+def test_export_with_an_empty_trusted_key_writes_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "pack.zip"
+    result = run("export", *TODAY_WIDE, "--out", str(out), "--trusted-key", "")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --trusted-key is empty")
+    assert not out.exists()
