@@ -206,7 +206,15 @@ def verify_pack_command(
     )
 
 
-IdentityArgument = Annotated[str, typer.Argument(help="The finding's identity (8+ hex digits).")]
+IdentityArgument = Annotated[
+    str,
+    typer.Argument(
+        help="The finding's identity (8+ hex digits, as 'trailseal findings' shows it); "
+        "IDENTITY@SCOPE (as the report's register writes it) when one identity is "
+        "recorded in several scopes.",
+        show_default=False,
+    ),
+]
 FindingRepoOption = Annotated[
     str | None, typer.Option("--repo", help="The finding's repository, if ambiguous.")
 ]

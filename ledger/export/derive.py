@@ -512,9 +512,19 @@ def find_finding(ledger: Ledger, identity: str, repository: str | None = None) -
     if not rows:
         raise InputError(f"no finding has an identity starting with {prefix}")
     if len(rows) > 1:
-        where = ", ".join(sorted(f"{r['identity'][:16]} in {r['repository'] or '-'}" for r in rows))
+        # The same identity in several scopes (one tool under two names, two
+        # categories, two repositories): IDENTITY@SCOPE, as the report's
+        # register writes it, tells them apart where more digits cannot.
+        where = ", ".join(
+            sorted(
+                f"{r['identity'][:ID_LENGTH]}@{r['scope'][:6]} "
+                f"({r['tool']} in {r['repository'] or '-'})"
+                for r in rows
+            )
+        )
         raise InputError(
-            f"{len(rows)} findings match {prefix} ({where}); give more digits or --repo"
+            f"{len(rows)} findings match {identity.strip()}: {where}; give one of these "
+            "IDENTITY@SCOPE forms, more digits, or --repo"
         )
     return rows[0]
 

@@ -156,3 +156,29 @@ def test_export_with_an_empty_trusted_key_writes_nothing(run, tmp_path: Path) ->
     assert result.exit_code == 2
     assert result.stderr.startswith("error: --trusted-key is empty")
     assert not out.exists()
+
+
+def test_one_identity_in_two_scopes_is_told_apart_by_its_scope(run) -> None:  # type: ignore[no-untyped-def]
+    # Bandit's SARIF and its JSON name the tool differently: two scopes, one identity.
+    sarif = str(FIXTURES / "bandit_toy_app.sarif")
+    assert run("ingest", "--repo", "acme/app", "--commit", "c1", sarif).exit_code == 0
+    rows = [json.loads(line) for line in run("findings", "--json").stdout.splitlines()]
+    by_identity: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_identity.setdefault(row["identity"], []).append(row)
+    shared = next(group for group in by_identity.values() if len(group) == 2)
+    identity = shared[0]["identity"]
+
+    ambiguous = run("triage", identity[:12], "--decision", "confirmed")
+    assert ambiguous.exit_code == 2
+    named = sorted(f"{identity[:12]}@{row['scope'][:6]}" for row in shared)
+    assert all(name in ambiguous.stderr for name in named), ambiguous.stderr
+    assert "IDENTITY@SCOPE" in ambiguous.stderr
+    # Neither more digits nor --repo can separate them; the scope can.
+    assert run("triage", identity, "--decision", "confirmed").exit_code == 2
+    assert (
+        run("triage", identity[:12], "--repo", "acme/app", "--decision", "confirmed").exit_code == 2
+    )
+    chosen = run("triage", named[0], "--decision", "confirmed")
+    assert chosen.exit_code == 0, chosen.stderr
+    assert "IDENTITY@SCOPE" in run("accept", "--help").stdout
