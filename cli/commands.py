@@ -113,7 +113,10 @@ def init(
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if Store(url).exists():
-        raise StorageError(f"{describe_url(url)} already holds a trailseal ledger")
+        raise StorageError(
+            f"{describe_url(url)} already holds a trailseal ledger; nothing was changed "
+            "(init runs once: ingest, verify and export use the existing ledger)"
+        )
     if os.environ.get(keys.SIGNING_KEY_ENV):
         key = keys.load_signer(key_path)
         if key.name != chosen and origin:

@@ -161,7 +161,8 @@ def test_init_with_a_passphrase_encrypts_the_signing_key(
 def test_a_second_init_is_refused_and_keeps_the_first_key(run: Run, home: Path, vkey: str):
     key = (home / "signing.key").read_bytes()
     out = run("init", code=2)
-    assert "already" in out.stderr
+    assert "already holds a trailseal ledger; nothing was changed" in out.stderr
+    assert "init runs once" in out.stderr
     assert out.stdout == ""
     assert (home / "signing.key").read_bytes() == key
     assert (home / "verifier.pub").read_text(encoding="ascii").strip() == vkey
