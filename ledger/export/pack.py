@@ -289,7 +289,17 @@ def verify_guide(derivation: Derivation) -> str:
         root=basis.root_hash,
         key_id=basis.key_id,
         script=_CHECK_SCRIPT,
+        extract=_EXTRACT_SCRIPT,
     )
+
+
+# One shell line that writes the code block at the end of VERIFY.md to check_pack.py.
+_EXTRACT_SCRIPT = (
+    "python3 -c 'import sys, zipfile; "
+    't = zipfile.ZipFile(sys.argv[1]).read("VERIFY.md").decode(); '
+    'print(t.split("```python\\n")[1].split("```")[0], end="")'
+    "' PACK.zip > check_pack.py"
+)
 
 
 _GUIDE = """\
@@ -381,19 +391,26 @@ The script at the end does steps 1 to 6. Each step, for checking it another way:
    path (section 2.1.3.2, `path` is hex) of one entry to the root of
    `checkpoint-end.txt`.
 
-7. **A sampled finding.** Find its entry number in the report's register,
-   read that line of `entries.jsonl`: the body names the artifact's SHA-256;
-   compare it with the scanner output kept by the CI system.
+7. **A sampled finding.** Find its entry number in the report's register and
+   read the line of `entries.jsonl` whose `seq` is that number (a finding
+   first recorded before the period has that entry in an earlier period's
+   pack): the body names the artifact's SHA-256; compare it with the scanner
+   output kept by the CI system.
 
 The script needs Python 3.8 or later and the `cryptography` package (`pip
-install cryptography`). Save it as `check_pack.py` and run it on the zip itself,
-not on extracted files:
+install cryptography`). Save it as `check_pack.py`, by copying the code block
+at the end of this file or with
+
+    {extract}
+
+and run it on the zip itself, not on extracted files:
 
     python3 check_pack.py PACK.zip 'NAME+KEYID+BASE64'   # or a file holding the key
 
 It prints `OK: ...` and exits 0 when every check passed, and prints `FAIL: ...`
-and exits 1 at the first that did not. It came inside the pack, so read it
-before you rely on it: it is short on purpose.
+and exits 1 at the first that did not, including a pack or key it cannot
+read. It came inside the pack, so read it before you rely on it: it is short
+on purpose.
 
 ```python
 {script}```
@@ -417,7 +434,10 @@ def key(vkey):  # NAME+KEYID+BASE64(0x01 || 32-byte Ed25519 key), or a file hold
     parts = vkey.strip().split("+", 2)
     need(len(parts) == 3, f"{vkey!r} is not a verifier key NAME+KEYID+BASE64 or a file")
     name, kid, material = parts
-    raw = base64.b64decode(material)
+    try:
+        raw = base64.b64decode(material, validate=True)
+    except ValueError:
+        raw = b""
     need(len(raw) == 33 and raw[0] == 1, f"{vkey}: not an Ed25519 verifier key")
     need(hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4].hex() == kid,
          f"{vkey}: the key id does not match the key")
@@ -475,9 +495,14 @@ def consistent(m, n, path, old_root, new_root):  # RFC 9162, 2.1.4.2
         fn >>= 1; sn >>= 1
     return fr == old_root and sr == new_root and sn == 0
 
-pack = zipfile.ZipFile(sys.argv[1])
+# A pack too damaged to parse fails with one line, not a traceback.
+sys.excepthook = lambda kind, exc, tb: print(f"FAIL: {kind.__name__}: {exc}", file=sys.stderr)
+need(len(sys.argv) > 2, "usage: python3 check_pack.py PACK.zip KEY_OR_FILE [KEY_OR_FILE...]")
 trusted = [key(k) for k in sys.argv[2:]]
-need(trusted, "usage: python3 check_pack.py PACK.zip KEY_OR_FILE [KEY_OR_FILE...]")
+try:
+    pack = zipfile.ZipFile(sys.argv[1])
+except (OSError, zipfile.BadZipFile) as exc:
+    sys.exit(f"FAIL: {sys.argv[1]}: cannot be read as a zip: {exc}")
 
 # 1. Members: exactly these files, each as the manifest lists it.
 need(sorted(pack.namelist()) == sorted(MEMBERS + ["manifest.json", "manifest.sig"]),

@@ -192,6 +192,68 @@ def test_verify_md_script_fails_what_verify_pack_fails(
         assert run.returncode == 1 and run.stderr.startswith(expected), (name, run.stderr)
 
 
+def test_verify_md_extraction_command_works_verbatim(
+    written: tuple[Path, Built], tmp_path: Path
+) -> None:
+    path, built = written
+    copy = tmp_path / "PACK.zip"
+    copy.write_bytes(path.read_bytes())
+    guide = members(path)["VERIFY.md"].decode()
+    command = next(
+        line.strip() for line in guide.splitlines() if line.strip().startswith("python3 -c ")
+    )
+    assert command.endswith(" PACK.zip > check_pack.py")
+    subprocess.run(["sh", "-c", command], cwd=tmp_path, check=True)
+    code = re.search(r"```python\n(.*?)```", guide, re.S)
+    assert code is not None
+    assert (tmp_path / "check_pack.py").read_text() == code.group(1)
+    run = subprocess.run(
+        [sys.executable, "-I", "check_pack.py", "PACK.zip", built.key.verifier.vkey()],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0 and run.stdout.startswith("OK: "), run.stderr
+
+
+def test_verify_md_script_fails_unreadable_input_in_one_line(
+    written: tuple[Path, Built], tmp_path: Path
+) -> None:
+    path, built = written
+    vkey = built.key.verifier.vkey()
+    not_a_zip = tmp_path / "not.zip"
+    not_a_zip.write_text("hello")
+    damaged = members(path)
+    damaged[MANIFEST] = b"{not json"
+    cases = {
+        "missing pack": ((tmp_path / "none.zip", vkey), "FAIL: "),
+        "not a zip": ((not_a_zip, vkey), f"FAIL: {not_a_zip}: cannot be read as a zip"),
+        "malformed key": (
+            (path, "name+01020304+!!!notbase64"),
+            "FAIL: name+01020304+!!!notbase64: not an Ed25519 verifier key",
+        ),
+        "unpadded key": ((path, vkey[:-3]), "FAIL: "),
+        "no key": ((path,), "FAIL: usage: "),
+        "damaged manifest": ((rezip(path, damaged, tmp_path / "d.zip"), vkey), "FAIL: "),
+    }
+    code = re.search(r"```python\n(.*?)```", members(path)["VERIFY.md"].decode(), re.S)
+    assert code is not None
+    script = tmp_path / "check_pack.py"
+    script.write_text(code.group(1))
+    for name, (args, expected) in cases.items():
+        run = subprocess.run(
+            [sys.executable, "-I", str(script), *map(str, args)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 1, (name, run.stderr)
+        assert run.stderr.startswith(expected), (name, run.stderr)
+        assert "Traceback" not in run.stderr and len(run.stderr.splitlines()) == 1, (name, run)
+
+
 def test_same_state_same_bytes(written: tuple[Path, Built], tmp_path: Path) -> None:
     path, built = written
     again = tmp_path / "again.zip"
