@@ -59,10 +59,29 @@ def db_url(db: str | None) -> tuple[str, str]:
 
 
 def open_ledger(db: str | None) -> Ledger:
+    from ledger.errors import LedgerNotFoundError
     from ledger.ledger import Ledger
 
     url, where = db_url(db)
-    return Ledger.open(url, where)
+    try:
+        return Ledger.open(url, where)
+    except LedgerNotFoundError:
+        found = None if db or os.environ.get(HOME_ENV) else _home_above(Path.cwd())
+        if found is None:
+            raise
+        # Run from a subdirectory: 'trailseal init' here would start a second ledger.
+        raise LedgerNotFoundError(
+            f"no trailseal ledger at {url} ({where}); the ledger is in {found}: run "
+            f"from {found.parent} or set {HOME_ENV}={found}"
+        ) from None
+
+
+def _home_above(directory: Path) -> Path | None:
+    """The nearest parent directory's .trailseal holding a ledger file, if any."""
+    for parent in directory.resolve().parents:
+        if (parent / ".trailseal" / "ledger.db").is_file():
+            return parent / ".trailseal"
+    return None
 
 
 def signer() -> NoteSigner:

@@ -185,6 +185,24 @@ def test_no_ledger_directory_at_all_says_to_run_init(run: Run, home: Path):
     assert "trailseal init" in out.stderr
 
 
+def test_a_command_in_a_subdirectory_names_the_ledger_above(
+    run: Run, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("TRAILSEAL_HOME")
+    run("init")
+    assert (tmp_path / ".trailseal" / "ledger.db").is_file()
+    (tmp_path / "src" / "app").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "src" / "app")
+    out = run("log", code=2)
+    found = tmp_path.resolve() / ".trailseal"
+    assert f"the ledger is in {found}" in out.stderr
+    assert f"TRAILSEAL_HOME={found}" in out.stderr
+    assert "trailseal init" not in out.stderr
+    # Given a database, or TRAILSEAL_HOME, the message stays as it was.
+    monkeypatch.setenv("TRAILSEAL_HOME", str(tmp_path / "elsewhere"))
+    assert "trailseal init" in run("log", code=2).stderr
+
+
 def test_verify_without_a_ledger_says_to_run_init(run: Run, home: Path):
     home.mkdir()
     out = run("verify", code=2)
