@@ -55,7 +55,7 @@ def _config(path: Path | None, sla: list[str] | None) -> ReportConfig:
             overrides[name.strip()] = int(days)
         except ValueError:
             raise InputError(f"--sla {item!r}: the days must be a whole number") from None
-    return ReportConfig.load(path, sla_overrides=overrides)
+    return ReportConfig.load(path, sla_overrides=overrides, overrides_source="--sla")
 
 
 def export(

@@ -77,11 +77,14 @@ class SlaPolicy:
             return due, "met" if fixed_at <= due else "breached"
         return due, "open-within" if as_of <= due else "open-breached"
 
-    def with_overrides(self, overrides: Mapping[str, int | None]) -> SlaPolicy:
-        """A copy with some severities' days replaced (e.g. from command options)."""
+    def with_overrides(
+        self, overrides: Mapping[str, int | None], source: str = "override"
+    ) -> SlaPolicy:
+        """A copy with some severities' days replaced (e.g. from command options);
+        ``source`` names where they came from in error messages."""
         days = dict(self.days)
         for name, value in overrides.items():
-            days[_severity(name, "override")] = _days(value, f"override for {name}")
+            days[_severity(name, source)] = _days(value, f"{source} {name}")
         return SlaPolicy(days)
 
 
@@ -99,6 +102,7 @@ class ReportConfig:
         *,
         sla_overrides: Mapping[str, int | None] | None = None,
         max_gap_days: int | None = None,
+        overrides_source: str = "override",
     ) -> ReportConfig:
         """Read ``path`` (TOML) if given, then apply the overrides.
 
@@ -117,7 +121,9 @@ class ReportConfig:
         if path is not None:
             config = cls._from_toml(path)
         if sla_overrides:
-            config = ReportConfig(config.sla.with_overrides(sla_overrides), config.max_gap_days)
+            config = ReportConfig(
+                config.sla.with_overrides(sla_overrides, overrides_source), config.max_gap_days
+            )
         if max_gap_days is not None:
             config = ReportConfig(config.sla, _positive(max_gap_days, "max_gap_days"))
         return config
@@ -147,7 +153,7 @@ class ReportConfig:
             else:
                 raise InputError(f"{path}: [sla] {name} must be a whole number of days or false")
         try:
-            sla = SlaPolicy().with_overrides(overrides)
+            sla = SlaPolicy().with_overrides(overrides, "[sla]")
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from exc
 

@@ -182,3 +182,19 @@ def test_one_identity_in_two_scopes_is_told_apart_by_its_scope(run) -> None:  # 
     chosen = run("triage", named[0], "--decision", "confirmed")
     assert chosen.exit_code == 0, chosen.stderr
     assert "IDENTITY@SCOPE" in run("accept", "--help").stdout
+
+
+def test_sla_errors_name_the_option_or_table(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = str(tmp_path / "p.zip")
+    result = run("export", *TODAY_WIDE, "--out", out, "--sla", "urgent=3")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --sla: unknown severity 'urgent'; expected one of ")
+    assert run("export", *TODAY_WIDE, "--out", out, "--sla", "high=0").stderr.startswith(
+        "error: --sla high: "
+    )
+    config = tmp_path / "report.toml"
+    config.write_text("[sla]\ncritcal = 7\n")
+    result = run("export", *TODAY_WIDE, "--out", out, "--config", str(config))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {config}: [sla]: unknown severity 'critcal'")
+    assert not Path(out).exists()
