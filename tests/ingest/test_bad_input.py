@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, read_all
+from ingest_support import FIXTURES, read_all
 
 from ledger.errors import InputError
 from ledger.ingest import registry

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import FIXTURES
+from ingest_support import FIXTURES
 from typer.testing import CliRunner, Result
 
 from cli.main import app

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import read_all
+from ingest_support import read_all
 
 
 def test_bandit_json(options):

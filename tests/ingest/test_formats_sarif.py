@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import FIXTURES, read_all
+from ingest_support import FIXTURES, read_all
 
 from ledger.ingest.formats.sarif import SarifReader
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import FIXTURES, REDACTION_KEY
+from ingest_support import FIXTURES, REDACTION_KEY
 from typer.testing import CliRunner
 
 from cli.main import app
