@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ledger.text import json_line, printable
+from ledger.text import counted, json_line, printable
 
 if TYPE_CHECKING:
     from ledger.ledger import Ledger
@@ -275,9 +275,9 @@ def verify(
             scope = f"entries {result.start}..{result.entries - 1} since the last verification"
         extras = []
         if result.erased:
-            extras.append(f"{len(result.erased)} erased entries")
+            extras.append(counted(len(result.erased), "erased entry"))
         if kept:
-            extras.append(f"consistent with {result.kept_checked} kept checkpoints")
+            extras.append(f"consistent with {counted(result.kept_checked, 'kept checkpoint')}")
         say(
             f"OK: ledger intact: {scope}, signed root {result.root_hash.hex()} at size "
             f"{result.size} (trusted key {verifier.name} {verifier.key_id_hex})"

@@ -20,7 +20,7 @@ from cli.commands import (
     signer,
     write_witnesses,
 )
-from ledger.text import printable
+from ledger.text import counted, printable
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,8 @@ def _report(outcome: Any, json_output: bool) -> None:
     counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.counts.items())) or "no findings"
     say(
         f"recorded: {outcome.file} ({outcome.format}, sha256 {outcome.sha256[:16]}...): "
-        f"{outcome.results} results, {outcome.entries} entries from {outcome.first_seq} ({counts})"
+        f"{counted(outcome.results, 'result')}, {counted(outcome.entries, 'entry')} from "
+        f"{outcome.first_seq} ({counts})"
     )
     for warning in outcome.warnings[:10]:
         say(f"  warning: {warning}")

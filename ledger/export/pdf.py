@@ -61,6 +61,7 @@ from reportlab.platypus import (
 
 from ledger.export import charts, metrics
 from ledger.export.model import FindingRow, ReportData, ScanRun, period_end
+from ledger.text import counted
 
 log = logging.getLogger(__name__)
 
@@ -238,11 +239,6 @@ def _as_of_reason(data: ReportData) -> str:
         f"progress: the {left:,.1f} days from then to the period's end are not covered, "
         "and no gap, age or due date is counted past it."
     )
-
-
-def _count(n: int, noun: str) -> str:
-    """``1 day``, ``2 days``: a count with its noun in the right number."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -715,7 +711,7 @@ class _Builder:
                     (
                         "Audit period",
                         f"{data.period.start} to {data.period.end} "
-                        f"({_count(data.period.days, 'day')}, UTC)",
+                        f"({counted(data.period.days, 'day')}, UTC)",
                     ),
                     ("Scope", data.scope.description),
                     ("Repositories", ", ".join(data.scope.repositories) or "all in the ledger"),
@@ -803,12 +799,12 @@ class _Builder:
         named = t.repositories - (1 if unnamed else 0)
         where = f"{named} repositor{'y' if named == 1 else 'ies'}"
         if unnamed:
-            where += f" (and {_count(unnamed, 'run')} naming no repository)"
+            where += f" (and {counted(unnamed, 'run')} naming no repository)"
         self.add(
             _p(
                 f"Figures as of {escape(_as_of(data))}. "
-                f"During the period {_count(t.runs, 'scanner run')} of "
-                f"{_count(t.tools, 'tool')} over {where} were recorded in the ledger; "
+                f"During the period {counted(t.runs, 'scanner run')} of "
+                f"{counted(t.tools, 'tool')} over {where} were recorded in the ledger; "
                 f"{t.failed_runs} failed and {partial} "
                 "stopped part-way (partial), and neither marks a finding fixed. They reported "
                 f"{t.findings:,} distinct findings: {t.fixed:,} fixed, {t.open:,} still open "
@@ -875,14 +871,14 @@ class _Builder:
         self.criterion("CC7.1")
         self.add(
             _p(
-                f"Scanners ran {_count(len(self.runs), 'time')} across "
-                f"{_count(len(rows), 'repository and tool pair')}. Each run is a ledger entry "
+                f"Scanners ran {counted(len(self.runs), 'time')} across "
+                f"{counted(len(rows), 'repository and tool pair')}. Each run is a ledger entry "
                 "holding the artifact's SHA-256, the commit "
                 f"and the CI run. <b>Cadence rule:</b> a gap is any stretch longer than "
                 f"{data.config.max_gap_days} days without a successful run of the same "
                 f"repository and tool, including the stretch from the period's start to the "
                 f"first run and from the last run to {escape(_as_of(data))}. "
-                f"<b>{_count(len(gaps), 'gap')}</b> found."
+                f"<b>{counted(len(gaps), 'gap')}</b> found."
             )
         )
         self.table(
@@ -938,7 +934,7 @@ class _Builder:
         self.add(
             _p(
                 "A scanner that fails or stops part-way is itself an anomaly: its silence "
-                f"must not read as a clean result. {_count(len(problems), 'run')} "
+                f"must not read as a clean result. {counted(len(problems), 'run')} "
                 f"{'was' if len(problems) == 1 else 'were'} failed or partial; a failed or "
                 "partial run never marks a finding fixed."
             )
@@ -988,7 +984,7 @@ class _Builder:
             _p(
                 f"Each finding's SLA runs from its first sighting; it is met when a later complete "
                 f"run no longer reports the finding before the due date. "
-                f"{_count(len(breaches), 'finding')} missed "
+                f"{counted(len(breaches), 'finding')} missed "
                 f"{'its' if len(breaches) == 1 else 'their'} SLA; each is listed below with "
                 "the facts that explain it. Open findings' ages and due dates are judged at "
                 f"{escape(_as_of(data))}."
@@ -1057,7 +1053,7 @@ class _Builder:
         self.criterion("CC3.2")
         self.add(
             _p(
-                f"{_count(len(acceptances), 'risk acceptance')} recorded, {unapproved} "
+                f"{counted(len(acceptances), 'risk acceptance')} recorded, {unapproved} "
                 f"without a named approver and {expired} expired by "
                 f"{escape(_as_of(self.data))}. Tool-reported "
                 "suppressions are recorded as pending acceptances until someone approves them."
@@ -1164,7 +1160,7 @@ class _Builder:
         self.criterion("CC7.3")
         self.add(
             _p(
-                f"{_count(len(pairs), 'runtime finding')} reported: "
+                f"{counted(len(pairs), 'runtime finding')} reported: "
                 f"{len(pairs) - untriaged} with a triage decision, {untriaged} without."
             )
         )
