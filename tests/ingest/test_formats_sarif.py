@@ -92,6 +92,19 @@ def test_detection_by_content():
     assert not SarifReader().detect((FIXTURES / "bandit_toy_app.json").read_bytes())
 
 
+def test_detection_when_version_follows_a_long_rules_table():
+    # Bandit writes "runs" first and "version"/"$schema" last; with the rules of
+    # a large project (ansible-core, Django) its rules table passes 8 KiB.
+    rules = [
+        {"id": f"B{n}", "name": f"check_{n}", "properties": {"tags": ["security"] * 20}}
+        for n in range(100, 160)
+    ]
+    log = {"runs": [{"tool": {"driver": {"name": "Bandit", "rules": rules}}, "results": []}]}
+    text = json.dumps(log, indent=2)[:-2] + ',\n  "version": "2.1.0"\n}'
+    assert text.index('"version": "2.1.0"') > 8192
+    assert SarifReader().detect(text.encode()[:65536])
+
+
 def test_several_partial_fingerprints_are_not_an_identity(options):
     # Gitleaks' partialFingerprints are commit, author, e-mail, date and message:
     # none of them tells one leak from another, so the identity comes from content.

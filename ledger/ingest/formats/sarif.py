@@ -124,6 +124,9 @@ class _Scan:
     repeated: set[str] = field(default_factory=set)
 
 
+_DRIVER = re.compile(r'"driver"\s*:\s*\{')
+
+
 class SarifReader:
     """SARIF 2.1.0 logs from any tool."""
 
@@ -134,7 +137,11 @@ class SarifReader:
         if not text.startswith("{"):
             return False
         start = text[:8192]
-        return '"runs"' in start and ("sarif" in start.lower() or '"version"' in start)
+        if '"runs"' not in start:
+            return False
+        # Bandit writes "version" and "$schema" after the runs, and its rules
+        # table can fill the first 8 KiB: the tool's "driver" object tells too.
+        return "sarif" in start.lower() or '"version"' in start or _DRIVER.search(text) is not None
 
     def read(self, path: Path, options: ReadOptions) -> Report:
         scan = _scan(path)
