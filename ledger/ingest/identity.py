@@ -21,7 +21,9 @@ two objects (``v`` lets the recipe change later without collisions):
                 or normalise_message(message) or normalise_message(title)>}
 
 Line and column numbers are never part of either recipe, so inserting
-lines above a finding, or re-indenting it, keeps its identity. Two results
+lines above a finding, or re-indenting it, keeps its identity. A secret
+result's snippet is recorded as the keyed digest of its normalised text
+(:func:`redact_snippet`), so the same holds for it. Two results
 of one rule on the same text of one file share an identity; the pipeline
 tells such repeats apart by their order in the report.
 
@@ -34,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
 from ledger import canonical
@@ -127,6 +129,18 @@ def normalise_snippet(snippet: str | None) -> str:
     if lines and all(_NUMBERED_LINE.match(line) for line in lines if line.strip()):
         lines = [_NUMBERED_LINE.sub("", line, count=1) for line in lines]
     return _WHITESPACE.sub(" ", " ".join(lines)).strip()
+
+
+def redact_snippet(redact: Callable[[str], str], snippet: str | None) -> str | None:
+    """A secret result's source text as the keyed digest of its normalised form.
+
+    The digest stands in for the snippet, so it is taken after
+    :func:`normalise_snippet`: re-indenting or re-wrapping the line that holds
+    a secret keeps the finding's identity, as it does for any other finding.
+    """
+    if not snippet:
+        return None
+    return redact(normalise_snippet(snippet) or snippet)
 
 
 def normalise_message(message: str | None) -> str:

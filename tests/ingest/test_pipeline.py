@@ -241,6 +241,60 @@ def test_a_line_shift_or_reformatting_keeps_the_identity(runner: Runner):
     assert list(runner.states().values()) == ["open"]
 
 
+def _bandit_report(line: int, indent: int) -> dict[str, Any]:
+    """A Bandit JSON report of one hard-coded empty password at ``line``."""
+    code = f"{line - 1}{' ' * (indent + 1)}username = credentials\n"
+    code += f"{line}{' ' * (indent + 1)}password = ''\n"
+    return {
+        "errors": [],
+        "generated_at": "2026-01-01T00:00:00Z",
+        "metrics": {},
+        "results": [
+            {
+                "code": code,
+                "filename": "lib/net/urls.py",
+                "issue_confidence": "MEDIUM",
+                "issue_cwe": {"id": 259},
+                "issue_severity": "LOW",
+                "issue_text": "Possible hardcoded password: ''",
+                "line_number": line,
+                "line_range": [line],
+                "test_id": "B105",
+                "test_name": "hardcoded_password_string",
+            }
+        ],
+    }
+
+
+def test_a_reindented_secret_keeps_its_identity(runner: Runner, tmp_path: Path):
+    # As in ansible-core 2.16 to 2.17: a function's body moved out of a class,
+    # so `password = ''` went from line 1474 at 20 spaces to line 655 at 12.
+    # The digest recorded in place of the line must not see the indentation.
+    outcomes = []
+    for line, indent in ((1474, 20), (655, 12)):
+        path = tmp_path / f"bandit_{line}.json"
+        path.write_text(json.dumps(_bandit_report(line, indent)), encoding="utf-8")
+        outcomes.append(runner.ingest(path))
+    assert runner.events(outcomes[1]) == {"seen": 1}
+    snippets = [
+        body["finding"]["location"]["snippet"]
+        for outcome in outcomes
+        for kind, body in runner.batch(outcome)
+        if kind == "finding"
+    ]
+    assert len(set(snippets)) == 1 and DIGEST.fullmatch(snippets[0])
+
+
+def test_a_reindented_secret_in_sarif_keeps_its_identity(runner: Runner):
+    rule = {"id": "generic-api-key", "properties": {"tags": ["secret"]}}
+    outcomes = []
+    for line, snippet in ((8, "        api_key = 'x1y2z3'\n"), (30, "    api_key = 'x1y2z3'")):
+        log = sarif_log([res("generic-api-key", "app/settings.py", snippet, line=line)])
+        log["runs"][0]["tool"]["driver"]["rules"] = [rule]
+        outcomes.append(runner.ingest(log))
+    assert runner.events(outcomes[1]) == {"seen": 1}
+
+
 def test_a_changed_snippet_is_a_different_finding(runner: Runner):
     runner.ingest(sarif_log([res("A", "src/a.py", "eval(x)")]))
     changed = runner.ingest(sarif_log([res("A", "src/a.py", "exec(y)")]))

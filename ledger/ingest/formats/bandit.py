@@ -28,6 +28,7 @@ from ledger.ingest.formats._common import (
     prescan,
     stream_results,
 )
+from ledger.ingest.identity import redact_snippet
 from schemas.finding import Finding, Severity
 
 SEVERITIES: dict[str, Severity] = {"HIGH": "high", "MEDIUM": "medium", "LOW": "low"}
@@ -89,7 +90,7 @@ def _finding(result: dict[str, Any], options: ReadOptions, sanitizer: Sanitizer)
     message = result.get("issue_text")
     if secret:
         # Bandit quotes the password it found in both the code and the message.
-        snippet = options.redact(snippet) if snippet else None
+        snippet = redact_snippet(options.redact, snippet)
         message = options.redact(message) if isinstance(message, str) else None
     filename = result.get("filename")
     lines = [n for n in result.get("line_range") or [] if type(n) is int]

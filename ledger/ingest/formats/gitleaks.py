@@ -32,6 +32,7 @@ from ledger.ingest.formats._common import (
     open_json,
     prescan,
 )
+from ledger.ingest.identity import redact_snippet
 from schemas.finding import Finding
 
 
@@ -88,10 +89,16 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _snippet(match: str | None, secret: str | None, options: ReadOptions) -> str | None:
+    """The match (the secret in its line) digested like any code, else the secret's digest."""
+    if match:
+        return redact_snippet(options.redact, match)
+    return options.redact(secret) if secret else None
+
+
 def _v8(leak: dict[str, Any], options: ReadOptions, sanitizer: Sanitizer) -> Finding:
     rule_id = sanitizer.text(leak.get("RuleID"), Limits.IDENTIFIER, "rule_id") or "unidentified"
     secret, match = _str(leak.get("Secret")), _str(leak.get("Match"))
-    shown = match or secret
     tags = leak.get("Tags") if isinstance(leak.get("Tags"), list) else []
     properties = {
         "secret": options.redact(secret) if secret else None,
@@ -119,7 +126,7 @@ def _v8(leak: dict[str, Any], options: ReadOptions, sanitizer: Sanitizer) -> Fin
             start_line=leak.get("StartLine"),
             end_line=leak.get("EndLine"),
             start_column=leak.get("StartColumn"),
-            snippet=options.redact(shown) if shown else None,
+            snippet=_snippet(match, secret, options),
         ),
         cwe=["CWE-798"],
         category="secret",

@@ -35,6 +35,7 @@ from ledger.ingest.formats._common import (
     open_text,
     untrusted,
 )
+from ledger.ingest.identity import redact_snippet
 from ledger.ingest.redact import is_redacted
 from schemas.finding import Finding
 
@@ -200,7 +201,7 @@ def _findings(
             finding = finding.model_copy(
                 update={
                     "location": location.model_copy(
-                        update={"snippet": options.redact(location.snippet)}
+                        update={"snippet": redact_snippet(options.redact, location.snippet)}
                     )
                 }
             )

@@ -43,7 +43,7 @@ from ledger.ingest.formats._common import (
     open_json,
     severity_from_score,
 )
-from ledger.ingest.identity import normalise_path
+from ledger.ingest.identity import normalise_path, redact_snippet
 from schemas.finding import Category, Finding, Severity, Suppression
 
 SARIF_VERSION = "2.1.0"
@@ -694,7 +694,7 @@ def _location(
         logical = logicals[0].get("fullyQualifiedName") or logicals[0].get("name")
     snippet = _text(region.get("snippet"))
     if snippet is not None and secret:
-        snippet = options.redact(snippet)
+        snippet = redact_snippet(options.redact, snippet)
     return make_location(
         sanitizer.text(path, Limits.PATH, "location.path"),
         start_line=region.get("startLine"),

@@ -29,6 +29,7 @@ from ledger.ingest.formats._common import (
     stream_results,
     untrusted,
 )
+from ledger.ingest.identity import redact_snippet
 from schemas.finding import Finding, Severity, Suppression
 
 SEVERITIES: dict[str, Severity] = {
@@ -132,7 +133,7 @@ def _finding(result: dict[str, Any], options: ReadOptions, sanitizer: Sanitizer)
     snippet = lines if isinstance(lines, str) and not is_placeholder(lines) else None
     message = extra.get("message") if isinstance(extra.get("message"), str) else None
     if secret:
-        snippet = options.redact(snippet) if snippet else None
+        snippet = redact_snippet(options.redact, snippet)
         message = options.redact(message) if message else None
     start, end = _obj(result.get("start")), _obj(result.get("end"))
     raw_path = result.get("path")

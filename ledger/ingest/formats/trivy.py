@@ -48,6 +48,7 @@ from ledger.ingest.formats._common import (
     prescan,
     untrusted,
 )
+from ledger.ingest.identity import redact_snippet
 from schemas.finding import Finding, Severity
 
 SEVERITIES: dict[str, Severity] = {
@@ -339,7 +340,7 @@ def _secret(
             target,
             start_line=secret.get("StartLine"),
             end_line=secret.get("EndLine"),
-            snippet=options.redact(match) if isinstance(match, str) and match else None,
+            snippet=redact_snippet(options.redact, match) if isinstance(match, str) else None,
         ),
         cwe=["CWE-798"],
         category="secret",
