@@ -21,7 +21,10 @@ two objects (``v`` lets the recipe change later without collisions):
                 or normalise_message(message) or normalise_message(title)>}
 
 Line and column numbers are never part of either recipe, so inserting
-lines above a finding, or re-indenting it, keeps its identity. A secret
+lines above a finding, or re-indenting it, keeps its identity; the snippet
+is compared as a code formatter leaves it (:func:`normalise_snippet`), so a
+reformatting that only changes quotes or splits a call over several lines
+keeps it too. A secret
 result's snippet is recorded as the keyed digest of its normalised text
 (:func:`redact_snippet`), so the same holds for it. Two results
 of one rule on the same text of one file share an identity; the pipeline
@@ -53,6 +56,10 @@ _LINE_WORDS = re.compile(
 )
 _FILE_LINE = re.compile(r"(\.[A-Za-z0-9_]{1,10}|\w/\w+)((?::\d+){1,2}|\(\d+(?:,\s*\d+)?\))")
 _NUMBERED_LINE = re.compile(r"^\s*\d+[ \t:|]")
+# What code formatters (Black, Prettier, gofmt...) change without changing the code.
+_TRAILING_COMMA = re.compile(r",\s*([)\]}])")
+_AFTER_OPEN = re.compile(r"([(\[{])\s+")
+_BEFORE_CLOSE = re.compile(r"\s+([)\]}])")
 
 
 def normalise_path(
@@ -121,14 +128,23 @@ def _under(path: str, root: str) -> bool:
 
 
 def normalise_snippet(snippet: str | None) -> str:
-    """Source text with layout removed: line-number gutters, all whitespace runs."""
+    """Source text with layout removed, as a code formatter would leave it.
+
+    Removed: line-number gutters; whitespace runs (each becomes one space);
+    whitespace just inside brackets and a comma before a closing bracket
+    (a call split one argument per line gains both); and the choice of
+    quote (every ``'`` becomes ``"``). So Black's rewrite of
+    ``f('a', b)`` as ``f(\\n    "a",\\n    b,\\n)`` keeps the text.
+    """
     if not snippet:
         return ""
     lines = snippet.splitlines()
     # Tools such as Bandit prefix each line with its number.
     if lines and all(_NUMBERED_LINE.match(line) for line in lines if line.strip()):
         lines = [_NUMBERED_LINE.sub("", line, count=1) for line in lines]
-    return _WHITESPACE.sub(" ", " ".join(lines)).strip()
+    text = _WHITESPACE.sub(" ", " ".join(lines)).strip().replace("'", '"')
+    text = _TRAILING_COMMA.sub(r"\1", text)
+    return _BEFORE_CLOSE.sub(r"\1", _AFTER_OPEN.sub(r"\1", text))
 
 
 def redact_snippet(redact: Callable[[str], str], snippet: str | None) -> str | None:

@@ -59,6 +59,37 @@ def test_line_shift_and_reformatting_keep_identity():
     )
 
 
+def test_black_reformatting_keeps_identity():
+    # As Django 4.0.3 was reformatted with Black: quotes changed, a call split
+    # one argument per line with a trailing comma added, nothing else.
+    before = """            cursor.execute('SELECT %s FROM %s WHERE %s IN (%s)' % (
+                quote_name('cache_key'), table,
+                ', '.join(['%s'] * len(keys))),
+                list(keys))"""
+    after = """            cursor.execute(
+                "SELECT %s FROM %s WHERE %s IN (%s)"
+                % (
+                    quote_name("cache_key"),
+                    table,
+                    ", ".join(["%s"] * len(keys)),
+                ),
+                list(keys),
+            )"""
+    assert normalise_snippet(before) == normalise_snippet(after)
+    assert normalise_snippet(after) == (
+        'cursor.execute("SELECT %s FROM %s WHERE %s IN (%s)" % (quote_name("cache_key"), '
+        'table, ", ".join(["%s"] * len(keys))), list(keys))'
+    )
+    ident = finding_identity(
+        _finding(location=Location(path="db.py", snippet=before)), trust_fingerprint=False
+    )
+    assert ident == finding_identity(
+        _finding(location=Location(path="db.py", snippet=after)), trust_fingerprint=False
+    )
+    # Another argument is another call.
+    assert normalise_snippet("f('a', b)") != normalise_snippet("f('a', c)")
+
+
 def test_different_code_or_rule_or_path_changes_identity():
     ident = finding_identity(_finding(), trust_fingerprint=False)
     assert ident != finding_identity(_finding(rule_id="B603"), trust_fingerprint=False)
