@@ -24,11 +24,12 @@ Line and column numbers are never part of either recipe, so inserting
 lines above a finding, or re-indenting it, keeps its identity; the snippet
 is compared as a code formatter leaves it (:func:`normalise_snippet`), so a
 reformatting that only changes quotes or splits a call over several lines
-keeps it too. A secret
-result's snippet is recorded as the keyed digest of its normalised text
-(:func:`redact_snippet`), so the same holds for it. Two results
-of one rule on the same text of one file share an identity; the pipeline
-tells such repeats apart by their order in the report.
+keeps it too. A secret result's snippet is recorded as the keyed digest of
+its normalised text (:func:`redact_snippet`), so the same holds for it. The
+path is part of the content recipe: a file renamed or moved between runs
+gives its findings new identities. Two results of one rule on the same text
+of one file share an identity; the pipeline tells such repeats apart by
+their order in the report.
 
 Path normalisation (:func:`normalise_path`) is also what readers apply to
 artifact paths, so a finding's recorded path and its identity agree.
