@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 
 from ledger.scan import bola_drf
 from ledger.scan.bola_drf import _mentions_user, _project_classes, _stmt_name
@@ -68,6 +69,7 @@ _UNFILTERED = frozenset(
 _ADMIN_PATH = frozenset({"admin", "dashboard", "staff", "backoffice"})
 """Packages of a staff area, gated as a whole in its URL configuration."""
 _MAX_DEPTH = 8
+_MAX_CHAIN = 4 * _MAX_DEPTH
 _STAFF_NAME = re.compile(r"Admin|Staff|Superuser|Moderat")
 _SECRET = re.compile(r"secret|token|(^|_)key$|hash|nonce|signature", re.IGNORECASE)
 
@@ -79,22 +81,28 @@ def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
     if _ADMIN_PATH.intersection(parts):
         return hits
     for cls in module.classes:
-        if bola_drf._generic_view(cls, project, set()):
+        if bola_drf._generic_view(cls, project):
             continue  # DRF views are BOLA005's
-        chain = _ancestry(cls, module, project)
+        chain, complete = _ancestry(cls, module, project)
         kind = _kind(chain)
-        if kind is None:
-            continue
+        if kind is None and (complete or not isinstance(module.parents.get(cls), ast.Module)):
+            continue  # not a generic view, or a nested ``class Meta`` of a form
         model = _served_model(cls, models)
         if model is None or not models.owned(model):
             continue
         if _STAFF_NAME.search(cls.name) or _by_secret(cls):
             continue
-        if not _knows_caller(cls, chain, project) or _gated(chain):
+        if (complete and not _knows_caller(cls, chain, project)) or _gated(chain):
             continue
         if any(_GATE_DECORATOR.search(t) for t in _url_wrappers(project).get(cls.name, ())):
             continue  # ``staff_member_required(TheView.as_view())`` in the URLs
         if _scoped_manager(model, project):
+            continue
+        if not complete:  # the bases left out may make it a view, or gate it
+            project.warnings.append(
+                f"{module.rel}: line {cls.lineno}: {cls.name} inherits from more than "
+                f"{_MAX_CHAIN} classes and mixins of the project; not judged"
+            )
             continue
         rule, verb = ("BOLA002", "changed") if kind == "write" else ("BOLA001", "read")
         message = f"{model} is {verb} by a request id with no owner check"
@@ -107,8 +115,9 @@ Chain = list[tuple[ast.ClassDef | None, str]]
 project does not define appears once by name with no class."""
 
 
-def _ancestry(cls: ast.ClassDef, module: Module, project: Project) -> Chain:
-    """``cls`` and every class it inherits from inside the project, breadth first.
+def _ancestry(cls: ast.ClassDef, module: Module, project: Project) -> tuple[Chain, bool]:
+    """``cls`` and every class it inherits from inside the project, breadth first, and
+    whether that is all of them: the chain holds at most :data:`_MAX_CHAIN` entries.
 
     A base imported from Django (``django.views.generic.DetailView``) is Django's even
     when the project defines a class of the same name. Every project class of a base's
@@ -118,9 +127,9 @@ def _ancestry(cls: ast.ClassDef, module: Module, project: Project) -> Chain:
     chain: Chain = [(cls, cls.name)]
     seen = {id(cls)}
     homes = _class_modules(project)
-    queue: list[tuple[ast.ClassDef, Module | None]] = [(cls, module)]
-    while queue and len(chain) < 4 * _MAX_DEPTH:
-        current, where = queue.pop(0)
+    queue: deque[tuple[ast.ClassDef, Module | None]] = deque([(cls, module)])
+    while queue:
+        current, where = queue.popleft()
         for base in current.bases:
             name = dotted(base)
             last = name.split(".")[-1]
@@ -128,15 +137,17 @@ def _ancestry(cls: ast.ClassDef, module: Module, project: Project) -> Chain:
                 continue
             origin = where.imports.get(name.split(".")[0], "") if where is not None else ""
             defs = [] if origin.startswith("django.") else classes.get(last, [])
-            defs = [d for d in defs if id(d) not in seen]
-            if not defs:
+            new = [d for d in defs if id(d) not in seen]
+            if len(chain) + max(len(new), 1) > _MAX_CHAIN:
+                return chain, False
+            if not new:
                 chain.append((None, last))
                 continue
-            for found in defs:
+            for found in new:
                 seen.add(id(found))
                 chain.append((found, last))
                 queue.append((found, homes.get(id(found))))
-    return chain
+    return chain, True
 
 
 def _class_modules(project: Project) -> dict[int, Module]:

@@ -28,7 +28,7 @@ def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
     hits: list[Hit] = []
     object_permissions = _object_permission_classes(project)
     for cls in module.classes:
-        if not _generic_view(cls, project, set()):
+        if not _generic_view(cls, project):
             continue
         body = {_stmt_name(s): s for s in cls.body}
         queryset = body.get("queryset")
@@ -77,19 +77,49 @@ def _calls_scoping_method(hook: ast.stmt, body: dict[str, ast.stmt]) -> bool:
     )
 
 
-def _generic_view(cls: ast.ClassDef, project: Project, seen: set[str]) -> bool:
-    """Whether ``cls`` is a DRF generic view, directly or through the project's own bases."""
-    if any(_DRF_GENERIC.search(dotted(b)) for b in cls.bases):
-        return True
-    classes = _project_classes(project)
-    for base in cls.bases:
-        name = _last(base)
-        if name in seen or len(seen) >= _MAX_BASES:
-            continue
-        seen.add(name)
-        if any(_generic_view(d, project, seen) for d in classes.get(name, [])):
-            return True
-    return False
+def _generic_view(cls: ast.ClassDef, project: Project) -> bool:
+    """Whether ``cls`` is a DRF generic view, directly or through the project's own bases
+    (at most :data:`_MAX_BASES` classes up)."""
+    return id(cls) in _generic_views(project)
+
+
+def _generic_views(project: Project) -> set[int]:
+    """The ids of every DRF generic view of the project, found once for all classes.
+
+    Views are found outwards from the classes that name a DRF base, one level of project
+    subclasses a round, so a cycle of bases or thousands of classes of one name cost
+    one pass over the classes rather than a search from each of them.
+    """
+    cached = project.derived.get("drf_generic_views")
+    if isinstance(cached, set):
+        return cached
+    found: set[int] = set()
+    bases_of: dict[str, list[ast.ClassDef]] = {}
+    usable = {id(d) for defs in _project_classes(project).values() for d in defs}
+    level: set[str] = set()
+    for module in project.modules:
+        for cls in module.classes:
+            if any(_DRF_GENERIC.search(dotted(b)) for b in cls.bases):
+                found.add(id(cls))
+                if id(cls) in usable:
+                    level.add(cls.name)
+                continue
+            for base in cls.bases:
+                bases_of.setdefault(_last(base), []).append(cls)
+    bases_of.pop("", None)
+    for _ in range(_MAX_BASES):
+        below: set[str] = set()
+        for name in level:
+            for cls in bases_of.pop(name, []):
+                if id(cls) not in found:
+                    found.add(id(cls))
+                    if id(cls) in usable:
+                        below.add(cls.name)
+        if not below:
+            break
+        level = below
+    project.derived["drf_generic_views"] = found
+    return found
 
 
 def _last(node: ast.AST) -> str:

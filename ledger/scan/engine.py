@@ -165,6 +165,7 @@ def _scan(root: Path, files: list[Path], project: Project, warnings: list[str]) 
             continue
         hits.extend(found)
     hits.extend(jwt_keys.check_settings(project))
+    report.warnings.extend(project.warnings)
     report.findings = _finish(hits, project)
     logger.info("scanned %d files, %d lines, %d findings", report.files, report.lines,
                 len(report.findings))  # fmt: skip

@@ -161,6 +161,8 @@ class Project:
     """Top-level packages imported anywhere, to tell which libraries are in use."""
     derived: dict[str, object] = field(default_factory=dict)
     """Whole-project facts computed once on first use (models, service summaries)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the rules left unjudged and why, for the scan's warnings."""
     _by_suffix: dict[str, Module] | None = None
     _calls_by_name: dict[str, list[tuple[Module, ast.Call]]] | None = None
 

@@ -167,3 +167,59 @@ def test_byte_order_mark_and_coding_cookie_are_decoded(tmp_path: Path) -> None:
     line, column, snippet = found["latin.py"]
     assert (line, column) == (4, 31)
     assert snippet.startswith('def peek(t, café="é"): return jwt.decode(')
+
+
+_VIEW_HEADER = """\
+from django.conf import settings
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import models
+from django.views.generic import DetailView
+
+
+class Order(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+"""
+
+
+def test_thousands_of_classes_of_one_name_scan_in_linear_time(tmp_path: Path) -> None:
+    # Every Django form and serializer has a ``class Meta``, many built on a base's
+    # (``class Meta(Base.Meta)``): looking each one's bases up among all the others,
+    # for every class, was quadratic and took minutes on a large tree.
+    metas = "".join(f"class Meta(Base.Meta):\n    x = {i}\n" for i in range(3000))
+    views = "".join(
+        f"class Mixin:\n    pass\n\n\nclass V{i}(Mixin, LoginRequiredMixin, DetailView):\n"
+        "    model = Order\n"
+        for i in range(300)
+    )
+    _write(tmp_path, **{"app/views.py": _VIEW_HEADER + metas + views})
+    report = scan([tmp_path])
+    assert report.files == 1
+    assert not report.active
+    # 300 project classes named Mixin: which one a view gets cannot be followed, and
+    # the view is neither reported nor silently passed over.
+    unjudged = [w for w in report.warnings if "not judged" in w]
+    assert len(unjudged) == 300
+    assert unjudged[0].startswith("app/views.py: line ")
+
+
+def test_cyclic_and_deep_inheritance_neither_recurses_nor_hangs(tmp_path: Path) -> None:
+    # Bases naming each other across modules, a class listing itself through an alias,
+    # a model built on itself and a chain of thousands of classes.
+    chain = "".join(f"class C{i}(C{i + 1}):\n    model = Order\n" for i in range(3000))
+    _write(
+        tmp_path,
+        **{
+            "app/a.py": _VIEW_HEADER
+            + "from app.b import B\n\n\nclass A(B, LoginRequiredMixin, DetailView):\n"
+            "    model = Order\n",
+            "app/b.py": "from app.a import A\n\n\nclass B(A):\n    pass\n",
+            "app/c.py": _VIEW_HEADER.replace("class Order(", "class Order(Order, ")
+            + "Alias = Gone\n\n\nclass Gone(Alias, Gone):\n    model = Order\n",
+            "app/d.py": _VIEW_HEADER + chain + "class C3000(LoginRequiredMixin, DetailView):\n"
+            "    pass\n",
+        },
+    )
+    report = scan([tmp_path])
+    assert report.files == 4
+    assert ("app/a.py", 12, "BOLA001") in {(f.path, f.line, f.rule.id) for f in report.active}
+    assert any(w.startswith("app/d.py: line ") and "not judged" in w for w in report.warnings)
