@@ -23,7 +23,9 @@ named as ids (``id``, ``order_id``, ``orderId``, ``uuid``...) are ids too:
 ``/orders?id=12`` becomes ``/orders?id={int}``. Other parameters (paging,
 sorting, tracking) are dropped. A last segment ``1042.pdf`` is the id 1042
 on ``{int}.pdf``, except for the files a page loads (scripts, styles,
-fonts, images), which are nobody's objects.
+fonts, images), which are nobody's objects. A segment over
+:data:`MAX_SEGMENT` characters, and whatever follows the first
+:data:`MAX_SEGMENTS` segments, is ``{long}``.
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ _STATIC = frozenset(
 MAX_SEGMENT = 256
 """Longest path segment read as a name or id; longer ones become ``{long}``."""
 
+MAX_SEGMENTS = 64
+"""Path segments read; the rest of a deeper path becomes one ``{long}``. Each segment is
+learned under the path before it, so an unbounded depth would cost the square of it."""
+
 MAX_PARENTS = 50_000
 """Parents whose literal children are being counted; bounds memory on odd logs."""
 
@@ -98,6 +104,9 @@ class RouteTemplates:
         for raw in path.split("/"):
             if not raw:
                 continue
+            if len(template) == MAX_SEGMENTS:
+                template.append("{long}")
+                break
             segment = _segment(raw)
             if len(segment) > MAX_SEGMENT:
                 template.append("{long}")

@@ -247,3 +247,18 @@ def test_ids_in_query_strings_and_percent_encoding(tmp_path: Path, scenario: Sce
     assert _by_subject(findings) == ATTACKERS
     walk = next(f for f in findings if f.rule_id == "ENUM002")
     assert walk.location is not None and walk.location.path == "/api/orders?id={int}"
+
+
+def test_route_templates_of_very_deep_paths_stop_after_max_segments() -> None:
+    import time
+
+    from ledger.runtime.routes import MAX_SEGMENTS, RouteTemplates
+
+    # Each segment was learned under the whole path before it: a 1 MiB path of
+    # half a million segments took minutes and gigabytes.
+    routes = RouteTemplates()
+    started = time.monotonic()
+    route = routes.split("/a" * 500_000)
+    assert time.monotonic() - started < 1
+    assert route.template == "/a" * MAX_SEGMENTS + "/{long}"
+    assert routes.split("/a" * MAX_SEGMENTS).template == "/a" * MAX_SEGMENTS
