@@ -381,11 +381,14 @@ def forwarded_client(remote: str | None, chain: str | None) -> str | None:
     4193) are taken for the site's own proxies and passed over; the first
     other address is the client. Entries left of it are whatever the client
     sent, so a forged chain changes nothing. When every hop is private the
-    first one is the client: an internal caller behind internal proxies.
+    first one is the client: an internal caller behind internal proxies. Only the
+    last :data:`MAX_HOPS` entries are read, so a chain of thousands costs no more.
     """
     if not chain or chain == "-":
         return remote
-    hops = [h for h in (client_address(p) for p in chain.split(",")) if h]
+    # Only the nearest hops are read: entries further left are the client's to write.
+    parts = chain.rsplit(",", MAX_HOPS)[-MAX_HOPS:]
+    hops = [h for h in (client_address(p) for p in parts) if h]
     if remote is not None:
         hops.append(remote)
     for hop in reversed(hops):
@@ -394,6 +397,9 @@ def forwarded_client(remote: str | None, chain: str | None) -> str | None:
             return hop
     return hops[0] if hops else remote
 
+
+MAX_HOPS = 64
+"""X-Forwarded-For entries read from the right; a longer chain is cut on its left."""
 
 _PROXY_NETWORKS = tuple(
     ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
@@ -411,9 +417,8 @@ def _xff_field(fields: list[bytes]) -> str | None:
     for value in fields:
         if value and _ADDRESS_LIST.fullmatch(value) and value != b"-":
             text = value.decode("ascii")
-            if all(
-                client_address(p) and _parse_ip(client_address(p) or "") for p in text.split(",")
-            ):
+            nearest = text.rsplit(",", MAX_HOPS)[-MAX_HOPS:]
+            if all(client_address(p) and _parse_ip(client_address(p) or "") for p in nearest):
                 return text
     return None
 
@@ -502,7 +507,8 @@ def _clf_time(stamp: bytes) -> float:
         ss, zone = ss_zone.split(" ")
         offset = (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60) * (-1 if zone[0] == "-" else 1)
         secs = calendar.timegm((int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss)))
-    except (ValueError, KeyError, IndexError, UnicodeDecodeError):
+    except (ValueError, KeyError, IndexError, OverflowError, UnicodeDecodeError):
+        # OverflowError: a year beyond the C integer ``datetime`` takes.
         if _ISO_START.match(stamp):
             return _iso_time(stamp.decode("ascii", "replace"))
         raise _Malformed("the [time] field is not dd/Mon/yyyy:hh:mm:ss +zzzz") from None
@@ -586,6 +592,8 @@ class _W3C:
 
     def __init__(self) -> None:
         self.columns: dict[str, int] | None = None
+        self.width = 0
+        """How many fields ``#Fields`` names, a repeated name counted each time."""
 
     def __call__(self, line: bytes) -> Request | None:
         if line.startswith(b"#"):
@@ -594,6 +602,7 @@ class _W3C:
                 self.columns = {
                     n.decode("ascii", "replace").lower(): i for i, n in enumerate(names)
                 }
+                self.width = len(names)
                 if not {"cs-uri-stem", "sc-status"} <= self.columns.keys():
                     self.columns = None
                     raise _Malformed("the #Fields directive names no cs-uri-stem or sc-status")
@@ -602,8 +611,8 @@ class _W3C:
         if columns is None:
             raise _Malformed("a W3C log line before any #Fields directive")
         values = line.split(b"\t") if b"\t" in line else line.split(b" ")
-        if len(values) < len(columns):
-            raise _Malformed(f"{len(values)} fields where #Fields names {len(columns)}")
+        if len(values) < self.width:
+            raise _Malformed(f"{len(values)} fields where #Fields names {self.width}")
 
         def get(name: str) -> str | None:
             index = columns.get(name)
@@ -778,16 +787,22 @@ def parse_time(value: Any, name: str = "time") -> float:
             if stamp.tzinfo is None:
                 raise _Malformed(f"'{name}' has no UTC offset") from None
             return stamp.timestamp()
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Malformed(f"no '{name}'")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise _Malformed(f"'{name}' is out of range") from None
+    if not math.isfinite(number):
         raise _Malformed(f"no '{name}'")
     # Magnitude tells the unit: seconds until the year 5138.
-    if value > 1e17:
-        return value / 1e9
-    if value > 1e14:
-        return value / 1e6
-    if value > 1e11:
-        return value / 1e3
-    return float(value)
+    if number > 1e17:
+        return number / 1e9
+    if number > 1e14:
+        return number / 1e6
+    if number > 1e11:
+        return number / 1e3
+    return number
 
 
 def token_subject(payload: bytes) -> str | None:

@@ -204,3 +204,58 @@ def test_times_outside_the_calendar_are_skipped(tmp_path: Path) -> None:
 
     assert [r.time for r in read_requests(log, None, None, stats)] == [1_772_438_400, 1_772_438_401]
     assert stats.skipped == 4
+
+
+def test_years_and_integers_beyond_the_calendar_are_skipped_not_raised(tmp_path: Path) -> None:
+    # A year past what ``datetime`` takes overflowed the C integer in calendar.timegm,
+    # and an integer time beyond any float overflowed its division: both tracebacks.
+    clf = tmp_path / "access.log"
+    clf.write_text(
+        '203.0.113.9 - - [02/Mar/99999999999999999:08:00:00 +0000] "GET /a/1 HTTP/1.1" 200 5\n'
+        '203.0.113.9 - - [02/Mar/2026:08:00:00 +0000] "GET /a/2 HTTP/1.1" 200 5\n'
+    )
+    stats = ReadStats(clf, "combined")
+    assert [r.path for r in read_requests(clf, None, None, stats)] == ["/a/2"]
+    assert stats.skipped == 1
+
+    log = tmp_path / "a.jsonl"
+    good = '"path": "/x/1", "status": 200'
+    log.write_text(
+        f'{{{good}, "time": "02/Mar/99999999999999999:08:00:00 +0000"}}\n'
+        f'{{{good}, "time": {10**400}}}\n'
+        f'{{{good}, "time": 1772438400}}\n'
+    )
+    stats = ReadStats(log, "jsonl")
+    assert [r.time for r in read_requests(log, None, None, stats)] == [1_772_438_400]
+    assert stats.skipped == 2
+
+
+def test_w3c_lines_shorter_than_a_fields_directive_with_repeated_names(tmp_path: Path) -> None:
+    # A repeated name counted once made the directive look shorter than it is, and a
+    # line long enough for the names but not for the last column raised IndexError.
+    log = tmp_path / "u_ex.log"
+    log.write_text(
+        "#Fields: date time cs-uri-stem sc-status sc-status sc-status\n"
+        "2026-03-02 08:00:00 /a/1 200 200\n"
+        "2026-03-02 08:00:01 /a/2 200 200 200\n"
+    )
+    stats = ReadStats(log, "w3c")
+    assert [r.path for r in read_requests(log, None, None, stats)] == ["/a/2"]
+    assert stats.first_skipped == (2, "5 fields where #Fields names 6")
+
+
+def test_forwarded_chains_of_thousands_cost_no_more_than_their_last_hops(tmp_path: Path) -> None:
+    import time
+
+    from ledger.runtime.accesslog import MAX_HOPS, forwarded_client
+
+    chain = ",".join(["10.0.0.1"] * 100_000 + ["198.51.100.7"] + ["10.0.0.2"] * (MAX_HOPS - 1))
+    assert forwarded_client("10.0.0.3", chain) == "198.51.100.7"
+    log = tmp_path / "a.jsonl"
+    hops = "1," * 500_000
+    log.write_text(
+        f'{{"time": 1772438400, "path": "/x/1", "status": 200, "x_forwarded_for": "{hops}1"}}\n'
+    )
+    started = time.monotonic()
+    assert len(list(read_requests(log, None))) == 1
+    assert time.monotonic() - started < 1
