@@ -89,7 +89,11 @@ def normalise_path(
     text = unquote(text).replace("\\", "/")
     drive = _WINDOWS_DRIVE.match(text)
     if drive:
-        text = f"{drive.group(1).upper()}:/" + text[drive.end() :]
+        text = f"{drive.group(1).upper()}:" + _clean_absolute(text[drive.end() - 1 :])
+    elif text.startswith("/"):
+        text = _clean_absolute(text)
+    # Cleaned before the roots are tried, so '/ws/../ws/a.py' and 'C:\ws\\a.py' are
+    # under the root '/ws' or 'C:\ws' as the file system sees them.
 
     for root in _roots(repo_root, bases):
         if _under(text, root):
@@ -102,11 +106,14 @@ def normalise_path(
         text = posixpath.normpath(text) if text else text
         if text == ".":
             text = ""
-    elif text.startswith("/"):
-        text = posixpath.normpath(text)
-        if text.startswith("//"):
-            text = text[1:]
     return text
+
+
+def _clean_absolute(path: str) -> str:
+    """An absolute path (after any drive) with ``.``, ``..`` and repeated slashes
+    resolved lexically; ``..`` stops at the top."""
+    path = posixpath.normpath(path)
+    return path[1:] if path.startswith("//") else path
 
 
 def _roots(repo_root: str | None, bases: Iterable[str]) -> list[str]:

@@ -130,3 +130,14 @@ def test_snippet_line_number_gutter_removed():
 def test_identity_is_hex_sha256():
     ident = finding_identity(_finding(), trust_fingerprint=False)
     assert len(ident) == 64 and int(ident, 16) >= 0
+
+
+def test_absolute_paths_are_cleaned_before_the_root_is_taken_off() -> None:
+    # '..', '.' and doubled separators inside an absolute path, or inside a drive
+    # path, named a file under the root but were taken for one outside it.
+    assert normalise_path("/ci/checkout/../checkout/src/a.py", repo_root="/ci/checkout") == (
+        "src/a.py"
+    )
+    assert normalise_path("C:\\ws\\..\\ws\\src\\a.cs", repo_root="C:\\ws") == "src/a.cs"
+    assert normalise_path("C:\\ws\\\\src\\a.cs", repo_root="c:/ws/./") == "src/a.cs"
+    assert normalise_path("C:\\ws\\..\\..\\x.cs") == "C:/x.cs"
