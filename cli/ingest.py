@@ -57,7 +57,7 @@ def ingest_paths(
             update["run_url"] = given_run_url(update["run_url"])
         ci = ci.model_copy(update=update)
     _check_unicode(ci.model_dump(), overrides or {}, category)
-    root = str(repo_root.resolve()) if repo_root else repository_root(os.environ, Path.cwd())
+    root = str(repo_root.resolve()) if repo_root else repository_root(os.environ, _cwd())
     log.debug("artifact paths are made relative to %s", root)
     exit_code = 0
     for path in paths:
@@ -230,3 +230,11 @@ def ingest(
 
 def register(app: typer.Typer) -> None:
     app.command()(ingest)
+
+
+def _cwd() -> Path | None:
+    """The current directory, or None when it was removed under the process."""
+    try:
+        return Path.cwd()
+    except OSError:
+        return None

@@ -222,25 +222,32 @@ def ci_from_env(env: Mapping[str, str]) -> CIContext:
     return CIContext()
 
 
-def repository_root(env: Mapping[str, str], cwd: Path) -> str | None:
+def repository_root(env: Mapping[str, str], cwd: Path | None) -> str | None:
     """The absolute directory that artifact paths are made relative to.
 
     Scanners given an absolute target write absolute paths, and a CI
     workspace's path changes with the runner (Jenkins appends ``@2`` for a
     concurrent build): left as they are, the same finding would get a new
     identity on another runner. The detected CI provider's checkout
-    directory is used, otherwise the Git work tree holding ``cwd``.
+    directory is used, otherwise the Git work tree holding ``cwd`` (None when the
+    current directory is gone). A ``~`` stands for ``$HOME`` only on its own or
+    before a ``/``: another user's ``~name`` is not guessed.
     """
     for detected, _, variable in _PROVIDERS:
         if detected(env):
             value = _get(env, variable)
-            if value and value.startswith("~"):
+            if value and (value == "~" or value.startswith("~/")):
                 home = _get(env, "HOME")
                 value = home + value[1:] if home else None
             if value and _ABSOLUTE.match(value):
                 return value
             break
+    if cwd is None:
+        return None
     for directory in (cwd, *cwd.parents):
-        if (directory / ".git").exists():
-            return str(directory)
+        try:
+            if (directory / ".git").exists():  # a directory, or a worktree's file
+                return str(directory)
+        except OSError:  # a directory above that may no longer be searched
+            return None
     return None

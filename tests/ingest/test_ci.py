@@ -164,3 +164,16 @@ def test_repository_root_outside_ci_is_the_enclosing_git_work_tree(tmp_path):
     # A CI variable that is not an absolute path is no root; the work tree is.
     gitlab = {"GITLAB_CI": "true", "CI_PROJECT_DIR": "relative/dir"}
     assert repository_root(gitlab, tmp_path / "src") == str(tmp_path)
+
+
+def test_repository_root_of_odd_checkouts(tmp_path):
+    from ledger.ingest.ci import repository_root
+
+    # Another user's home is not guessed from '~name'; the work tree is used instead.
+    (tmp_path / ".git").write_text("gitdir: /elsewhere/.git/worktrees/app\n")  # a worktree
+    circle = {"CIRCLECI": "true", "CIRCLE_WORKING_DIRECTORY": "~other/project", "HOME": "/h"}
+    assert repository_root(circle, tmp_path / "src") == str(tmp_path)
+    circle["CIRCLE_WORKING_DIRECTORY"] = "~"
+    assert repository_root(circle, tmp_path) == "/h"
+    # A current directory removed under the process has no work tree.
+    assert repository_root({}, None) is None
