@@ -672,10 +672,14 @@ class _JsonLines:
         if not isinstance(target, str) or not target:
             raise _Malformed(f"no '{names['path'] or 'path'}' string")
         status = _get(record, names["status"]) if names["status"] else None
-        try:
-            code = int(status)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise _Malformed(f"'{names['status'] or 'status'}' is not an HTTP status") from None
+        # An integer or a string of three ASCII digits, as the text formats
+        # require: not true, 2.5, 1e308 or digits of another script.
+        if type(status) is str and status.isascii() and status.isdigit() and len(status) == 3:
+            code = int(status)
+        elif type(status) is int and 100 <= status <= 999:
+            code = status
+        else:
+            raise _Malformed(f"'{names['status'] or 'status'}' is not an HTTP status")
         subject = _get(record, names["sub"]) if names["sub"] else None
         source = "field"
         if subject in (None, "", "-") or isinstance(subject, dict | list):

@@ -259,3 +259,20 @@ def test_forwarded_chains_of_thousands_cost_no_more_than_their_last_hops(tmp_pat
     started = time.monotonic()
     assert len(list(read_requests(log, None))) == 1
     assert time.monotonic() - started < 1
+
+
+def test_a_json_status_must_be_an_integer_or_three_ascii_digits(tmp_path: Path) -> None:
+    log = tmp_path / "status.jsonl"
+    statuses = [200, "404", True, 2.5, "\u0662\u0660\u0660", 1e308, "20", 42, None]
+    lines = [
+        json.dumps({"time": 1_772_438_400 + i, "path": f"/a/{i}", "status": status})
+        for i, status in enumerate(statuses)
+    ]
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stats = ReadStats(log, "jsonl")
+    assert [(r.path, r.status) for r in read_requests(log, None, None, stats)] == [
+        ("/a/0", 200),
+        ("/a/1", 404),
+    ]
+    assert stats.skipped == 7
+    assert stats.first_skipped == (3, "'status' is not an HTTP status")
