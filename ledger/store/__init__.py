@@ -275,8 +275,11 @@ class Store:
                 rows = raw.fetchall()
                 if not rows:
                     return
-                yield from map(EntryRow._make, rows)
                 cursor = rows[-1][0] + 1
+                yield from map(EntryRow._make, rows)
+                # Let this chunk go before the next is read: verifying holds
+                # one chunk at a time, not two.
+                del rows
         finally:
             raw.close()
 
