@@ -400,8 +400,8 @@ class Ledger:
             body = decode_body(row) if row.body is not None else erasures.get(row.seq)
             if isinstance(body, dict):
                 projection.apply(row.seq, row.kind, body)
-        new, _ = projection.changes()
-        self.store.replace_derived(conn, projection.artifacts, new)
+        artifacts, new, _ = projection.take_changes()
+        self.store.replace_derived(conn, artifacts, new)
 
     # -- reading ------------------------------------------------------------
 

@@ -24,7 +24,8 @@ where Scope is ``{"id", "repository", "tool", "category"}``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 OPEN_STATUSES = ("open", "reopened")
@@ -39,7 +40,50 @@ _ALLOWED: dict[str, tuple[str | None, ...]] = {
     "fixed": ("open", "reopened"),
 }
 
+# A finding's derived row is a list of the ``findings`` table's columns, in
+# the table's order (ledger/store/tables.py), indexed by these constants.
+# A list, not a dict, because verification holds every row of a ledger at
+# once: a list of 15 takes about 190 bytes, a dict of 15 keys 470 and more.
+# A column no entry has set holds None; only a malformed history leaves one
+# so, as a finding's first entry, of kind ``finding``, sets them all.
+FINDING_COLUMNS = (
+    "scope",  # SCOPE
+    "identity",  # IDENTITY
+    "repository",  # REPOSITORY
+    "tool",  # TOOL
+    "rule_id",  # RULE_ID
+    "severity",  # SEVERITY
+    "category",  # CATEGORY
+    "title",  # TITLE
+    "path",  # PATH
+    "status",  # STATUS
+    "acceptance",  # ACCEPTANCE
+    "first_seq",  # FIRST_SEQ
+    "last_seq",  # LAST_SEQ
+    "status_seq",  # STATUS_SEQ
+    "artifact",  # ARTIFACT
+)
+(
+    SCOPE,
+    IDENTITY,
+    REPOSITORY,
+    TOOL,
+    RULE_ID,
+    SEVERITY,
+    CATEGORY,
+    TITLE,
+    PATH,
+    STATUS,
+    ACCEPTANCE,
+    FIRST_SEQ,
+    LAST_SEQ,
+    STATUS_SEQ,
+    ARTIFACT,
+) = range(len(FINDING_COLUMNS))
+
 Key = tuple[str, str]
+"""(scope, identity): a finding's first two columns, the table's key."""
+Row = list[Any]
 Loader = Callable[[str, str], dict[str, Any] | None]
 
 
@@ -64,6 +108,10 @@ def _no_rows(_scope: str, _identity: str) -> dict[str, Any] | None:
     return None
 
 
+def _as_dict(row: Row) -> dict[str, Any]:
+    return dict(zip(FINDING_COLUMNS, row, strict=True))
+
+
 class Projection:
     """Accumulates derived rows; ``load`` supplies rows already stored."""
 
@@ -74,20 +122,26 @@ class Projection:
         # One copy of each repeated value (scope, tool, rule, title, path,
         # artifact digest...): verifying a large ledger holds every row at once.
         self._strings: dict[str, str] = {}
-        self.findings: dict[Key, dict[str, Any]] = {}
+        # By scope, then identity: no (scope, identity) tuple per finding.
+        self.findings: dict[str, dict[str, Row]] = {}
         self.new_keys: set[Key] = set()
         self.dirty: set[Key] = set()
         self.artifacts: list[dict[str, Any]] = []
 
     def finding(self, scope: str, identity: str) -> dict[str, Any] | None:
-        """The current row for a finding, from this batch or from storage."""
-        key = (scope, identity)
-        row = self.findings.get(key)
+        """A copy of the current row for a finding, from this batch or from storage."""
+        row = self._row(scope, identity)
+        return None if row is None else _as_dict(row)
+
+    def _row(self, scope: str, identity: str) -> Row | None:
+        rows = self.findings.get(scope)
+        if rows is None:
+            rows = self.findings[scope] = {}
+        row = rows.get(identity)
         if row is None:
-            row = self._load(scope, identity)
-            if row is not None:
-                row = dict(row)
-                self.findings[key] = row
+            stored = self._load(scope, identity)
+            if stored is not None:
+                row = rows[identity] = [stored[name] for name in FINDING_COLUMNS]
         return row
 
     def apply(self, seq: int, kind: str, body: dict[str, Any]) -> None:
@@ -112,48 +166,54 @@ class Projection:
     def _apply_finding(self, seq: int, kind: str, body: dict[str, Any]) -> None:
         scope = body["scope"]
         identity = body["identity"]
-        key = (self._share(scope["id"]), identity)
-        row = self.finding(*key)
+        scope_id = self._share(scope["id"])
+        row = self._row(scope_id, identity)
         if self._track:
-            self.dirty.add(key)
+            self.dirty.add((scope_id, identity))
         if kind == "acceptance":
             if row is None:
                 raise ProjectionError(seq, "acceptance of a finding never seen")
-            row["acceptance"] = "accepted" if body.get("event") == "accepted" else "pending"
+            row[ACCEPTANCE] = "accepted" if body.get("event") == "accepted" else "pending"
             return
         event = body["event"]
         allowed = _ALLOWED.get(event)
-        status = row["status"] if row else None
+        status = None
+        if row is not None and (status := row[STATUS]) is None:
+            # Left half-made by an earlier entry that failed part-way; reported
+            # as a missing field, like the one that entry lacked.
+            raise KeyError("status")
         if allowed is None or status not in allowed:
             raise ProjectionError(seq, f"event {event!r} is impossible for status {status!r}")
         share = self._share
         if row is None:
-            row = {
-                "scope": key[0],
-                "identity": identity,
-                "repository": share(_text(scope["repository"] or "")),
-                "tool": share(_text(scope["tool"])),
-                "first_seq": seq,
-                "acceptance": "none",
-            }
-            self.findings[key] = row
+            row = [None] * len(FINDING_COLUMNS)
+            row[SCOPE], row[IDENTITY], row[REPOSITORY], row[TOOL] = (
+                scope_id,
+                identity,
+                share(_text(scope["repository"] or "")),
+                share(_text(scope["tool"])),
+            )
+            row[FIRST_SEQ] = seq
+            row[ACCEPTANCE] = "none"
+            self.findings[scope_id][identity] = row
             if self._track:
-                self.new_keys.add(key)
+                self.new_keys.add((scope_id, identity))
         if kind == "finding":
             finding = body["finding"]
             location = finding.get("location") or {}
-            row.update(
-                rule_id=share(_text(finding["rule_id"])),
-                severity=share(finding["severity"]),
-                category=share(finding.get("category", "code")),
-                title=share(_text(finding["title"])),
-                path=share(_text(location.get("path", ""))),
-                last_seq=seq,
+            # All or nothing: every value is read before the row changes.
+            row[RULE_ID], row[SEVERITY], row[CATEGORY], row[TITLE], row[PATH], row[LAST_SEQ] = (
+                share(_text(finding["rule_id"])),
+                share(finding["severity"]),
+                share(finding.get("category", "code")),
+                share(_text(finding["title"])),
+                share(_text(location.get("path", ""))),
+                seq,
             )
-        row["artifact"] = share(body["artifact"])
+        row[ARTIFACT] = share(body["artifact"])
         if event != "seen":
-            row["status"] = "fixed" if event == "fixed" else ("open" if event == "new" else event)
-            row["status_seq"] = seq
+            row[STATUS] = "fixed" if event == "fixed" else ("open" if event == "new" else event)
+            row[STATUS_SEQ] = seq
 
     def _share(self, value: Any) -> Any:
         if type(value) is not str:
@@ -161,9 +221,14 @@ class Projection:
         return self._strings.setdefault(value, value)
 
     def changes(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(rows to insert, rows to update) since this projection started."""
-        new = [row for key, row in self.findings.items() if key in self.new_keys]
-        changed = [self.findings[key] for key in self.dirty - self.new_keys]
+        """(rows to insert, rows to update) since this projection started, as dicts."""
+        new = [
+            _as_dict(row)
+            for scope, rows in self.findings.items()
+            for identity, row in rows.items()
+            if (scope, identity) in self.new_keys
+        ]
+        changed = [_as_dict(self.findings[s][i]) for s, i in self.dirty - self.new_keys]
         return new, changed
 
     def take_changes(
@@ -179,3 +244,35 @@ class Projection:
         artifacts = self.artifacts
         self.findings, self.new_keys, self.dirty, self.artifacts = {}, set(), set(), []
         return artifacts, new, changed
+
+    def take_findings(self, columns: Sequence[str]) -> FindingTuples:
+        """Every finding row, for a verifier to take one by one; the projection forgets them."""
+        findings, self.findings = self.findings, {}
+        return FindingTuples(findings, columns)
+
+
+class FindingTuples:
+    """Replayed finding rows, each taken as the tuple of some columns.
+
+    Taking a row drops it, so a verifier comparing the stored table against
+    the replay holds each row once, and only briefly as a tuple.
+    """
+
+    def __init__(self, findings: dict[str, dict[str, Row]], columns: Sequence[str]) -> None:
+        self._findings = findings
+        self._values: Callable[[Row], tuple[Any, ...]]
+        if tuple(columns) == FINDING_COLUMNS:
+            self._values = tuple
+        else:
+            self._values = operator.itemgetter(*map(FINDING_COLUMNS.index, columns))
+
+    def pop(self, key: Key, default: None = None) -> tuple[Any, ...] | None:
+        """The row of (scope, identity), dropped from here; None if there is none."""
+        rows = self._findings.get(key[0])
+        row = None if rows is None else rows.pop(key[1], None)
+        return default if row is None else self._values(row)
+
+    def values(self) -> Iterator[tuple[Any, ...]]:
+        """The rows not taken yet."""
+        for rows in self._findings.values():
+            yield from map(self._values, rows.values())

@@ -48,7 +48,7 @@ from ledger import merkle
 from ledger.errors import TrailsealError, VerificationError
 from ledger.ledger import ERASURE_KIND, GENESIS_PREV, Ledger, envelope_bytes
 from ledger.note import CheckpointBody, NoteVerifier, SignedNote, parse_note
-from ledger.projection import REPLAYED_KINDS, Projection, ProjectionError
+from ledger.projection import REPLAYED_KINDS, FindingTuples, Projection, ProjectionError
 from ledger.store import EntryRow
 from ledger.trust import REVOCATION_KIND, ROTATION_KIND, TrustPolicy
 
@@ -566,19 +566,22 @@ class _Run:
     def _derived(self) -> None:
         """Compare every derived table with its replay.
 
-        The replayed rows become tuples as they are taken from the projection,
-        and the stored rows are streamed past them, so a large ledger's state
-        is held about once, not three times.
+        The stored rows are streamed past the replayed ones, each replayed
+        finding becoming a tuple only as it is compared, so a large ledger's
+        state is held once, not three times.
         """
-        assert self.projection is not None
-        replayed: dict[str, Iterator[dict[str, Any]]] = {
-            "artifacts": _drain_list(self.projection.artifacts),
-            "findings": _drain_dict(self.projection.findings),
-        }
+        projection = self.projection
+        assert projection is not None
         for table, (names, keys) in self.store.derived_columns().items():
             key_columns = [names.index(k) for k in keys]
             key_of = operator.itemgetter(*key_columns)
-            want = {key_of(row): row for row in _as_tuples(replayed[table], names)}
+            want: dict[Any, tuple[Any, ...]] | FindingTuples
+            if table == "findings":
+                # Taken by (scope, identity), the table's key.
+                want = projection.take_findings(names)
+            else:
+                rows = _as_tuples(_drain_list(projection.artifacts), names)
+                want = {key_of(row): row for row in rows}
             mismatches: list[tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]] = []
             for row in self.store.iter_derived(self.conn, table):
                 expected = want.pop(key_of(row), None)
@@ -685,11 +688,6 @@ def _drain_list(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     rows.reverse()
     while rows:
         yield rows.pop()
-
-
-def _drain_dict(rows: dict[Any, dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    while rows:
-        yield rows.popitem()[1]
 
 
 def _difference(

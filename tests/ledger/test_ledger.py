@@ -13,6 +13,8 @@ from ledger import merkle
 from ledger.errors import InputError
 from ledger.ledger import Ledger, decode_body, envelope_bytes
 from ledger.note import NoteSigner
+from ledger.projection import FINDING_COLUMNS, Projection
+from ledger.store import tables
 from ledger.verify import Status, Verifier
 
 
@@ -188,3 +190,23 @@ def test_incremental_run_checks_older_witnessed_checkpoints(
     bad = [read_kept("forged", forged, sqlite_ledger.origin)]
     result = verifier.verify(sqlite_ledger, kept=bad, resume=verify_state.load(state))
     assert result.status is Status.FORKED, result.problems
+
+
+def test_projection_rows_are_laid_out_as_the_findings_table() -> None:
+    assert tuple(c.name for c in tables.findings.c) == FINDING_COLUMNS
+    assert [c.name for c in tables.findings.primary_key.columns] == ["scope", "identity"]
+    projection = Projection(track_changes=False)
+    scope = {"id": "s", "repository": "r", "tool": "t"}
+    body = {"scope": scope, "identity": "i", "artifact": "a", "event": "new"}
+    projection.apply(
+        3, "finding", {**body, "finding": {"rule_id": "R", "severity": "low", "title": "T"}}
+    )
+    projection.apply(4, "finding-fixed", {**body, "event": "fixed"})
+    names = ["identity", "status", "status_seq", "scope", "last_seq"]
+    taken = projection.take_findings(names)
+    assert projection.findings == {}
+    assert list(taken.values()) == [("i", "fixed", 4, "s", 3)]
+    assert taken.pop(("s", "j")) is None and taken.pop(("t", "i")) is None
+    assert taken.pop(("s", "i")) == ("i", "fixed", 4, "s", 3)
+    assert taken.pop(("s", "i")) is None and list(taken.values()) == []
+    assert projection.take_findings(FINDING_COLUMNS).pop(("s", "i")) is None
