@@ -38,7 +38,7 @@ from ledger.errors import (
     TrailsealError,
 )
 from ledger.note import CheckpointBody, NoteSigner, check_key_name, parse_note, sign_note
-from ledger.projection import Projection, ProjectionError
+from ledger.projection import IDENTITY, SCOPE, Projection, ProjectionError
 from ledger.store import CheckpointRow, EntryRow, Store, describe_url
 from ledger.trust import REVOCATION_KIND, ROTATION_KIND, rotation_body
 
@@ -215,7 +215,7 @@ class Batch:
         artifacts, new, changed = self.projection.take_changes()
         self.ledger.store.save_derived(self.conn, artifacts, new, changed)
         for row in (*new, *changed):
-            self._written.add((row["scope"], row["identity"]))
+            self._written.add((row[SCOPE], row[IDENTITY]))
 
     def _load(self, scope: str, identity: str) -> dict[str, Any] | None:
         """A finding row as the projection needs it: from the scope's stored rows,

@@ -220,20 +220,18 @@ class Projection:
             return value  # a malformed body; the derived comparison reports it
         return self._strings.setdefault(value, value)
 
-    def changes(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(rows to insert, rows to update) since this projection started, as dicts."""
+    def changes(self) -> tuple[list[Row], list[Row]]:
+        """(rows to insert, rows to update) since this projection started."""
         new = [
-            _as_dict(row)
+            row
             for scope, rows in self.findings.items()
             for identity, row in rows.items()
             if (scope, identity) in self.new_keys
         ]
-        changed = [_as_dict(self.findings[s][i]) for s, i in self.dirty - self.new_keys]
+        changed = [self.findings[s][i] for s, i in self.dirty - self.new_keys]
         return new, changed
 
-    def take_changes(
-        self,
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    def take_changes(self) -> tuple[list[dict[str, Any]], list[Row], list[Row]]:
         """(new artifact rows, new finding rows, changed finding rows), then forget them.
 
         Used by a batch to write its derived rows as it goes, so memory does not

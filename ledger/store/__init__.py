@@ -220,9 +220,9 @@ class Store:
         conn: Connection,
         table: sa.Table,
         names: Sequence[str],
-        rows: Sequence[tuple[Any, ...]],
+        rows: Sequence[Sequence[Any]],
     ) -> None:
-        """Insert rows given as tuples in the order of ``names``."""
+        """Insert rows given as tuples (or lists) in the order of ``names``."""
         if not rows:
             return
         marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
@@ -374,16 +374,21 @@ class Store:
         self,
         conn: Connection,
         artifact_rows: Sequence[dict[str, Any]],
-        new_findings: Sequence[dict[str, Any]],
-        changed_findings: Sequence[dict[str, Any]],
+        new_findings: Sequence[Sequence[Any]],
+        changed_findings: Sequence[Sequence[Any]],
     ) -> None:
-        """Write a batch's changes to the derived tables."""
+        """Write a batch's changes to the derived tables.
+
+        Finding rows are the values of the ``findings`` columns, in the
+        table's order (as :mod:`ledger.projection` holds them).
+        """
         self._insert_many(conn, t.artifacts, artifact_rows)
-        self._insert_many(conn, t.findings, new_findings)
+        names = [c.name for c in t.findings.c]
+        self._insert_tuples(conn, t.findings, names, new_findings)
         if changed_findings:
             keys = ("scope", "identity")
             values: dict[str, Any] = {
-                c.name: sa.bindparam(f"v_{c.name}") for c in t.findings.c if c.name not in keys
+                name: sa.bindparam(f"v_{name}") for name in names if name not in keys
             }
             statement = (
                 t.findings.update()
@@ -393,11 +398,12 @@ class Store:
                 )
                 .values(values)
             )
+            scope_at, identity_at = names.index("scope"), names.index("identity")
             params = [
                 {
-                    "b_scope": row["scope"],
-                    "b_identity": row["identity"],
-                    **{f"v_{name}": row[name] for name in values},
+                    "b_scope": row[scope_at],
+                    "b_identity": row[identity_at],
+                    **{f"v_{n}": v for n, v in zip(names, row, strict=True) if n in values},
                 }
                 for row in changed_findings
             ]
@@ -407,9 +413,9 @@ class Store:
         self,
         conn: Connection,
         artifact_rows: Sequence[dict[str, Any]],
-        finding_rows: Sequence[dict[str, Any]],
+        finding_rows: Sequence[Sequence[Any]],
     ) -> None:
-        """Empty the derived tables and fill them again."""
+        """Empty the derived tables and fill them again (finding rows as in ``save_derived``)."""
         for table in t.DERIVED_TABLES:
             conn.execute(table.delete())
         self.save_derived(conn, artifact_rows, finding_rows, [])
