@@ -433,6 +433,7 @@ class Store:
             cursor.execute(f"SELECT {', '.join(names)} FROM {table.name}")  # noqa: S608
             while rows := cursor.fetchmany(_CHUNK * 5):
                 yield from map(tuple, rows)
+                del rows  # before the next chunk is read, as in iter_entries
         finally:
             cursor.close()
 
