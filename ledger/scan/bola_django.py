@@ -34,7 +34,7 @@ from collections import deque
 
 from ledger.scan import bola_drf
 from ledger.scan.bola_drf import _mentions_user, _project_classes, _stmt_name
-from ledger.scan.orm import Models
+from ledger.scan.orm import SECRET_FIELD, Models
 from ledger.scan.project import Hit, Module, Project, walk
 from ledger.scan.values import call_name, dotted
 
@@ -71,7 +71,6 @@ _ADMIN_PATH = frozenset({"admin", "dashboard", "staff", "backoffice"})
 _MAX_DEPTH = 8
 _MAX_CHAIN = 4 * _MAX_DEPTH
 _STAFF_NAME = re.compile(r"Admin|Staff|Superuser|Moderat")
-_SECRET = re.compile(r"secret|token|(^|_)key$|hash|nonce|signature", re.IGNORECASE)
 
 
 def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
@@ -216,7 +215,7 @@ def _by_secret(cls: ast.ClassDef) -> bool:
             if (
                 isinstance(value, ast.Constant)
                 and isinstance(value.value, str)
-                and _SECRET.search(value.value.split("__")[-1])
+                and SECRET_FIELD.search(value.value.split("__")[-1])
             ):
                 return True
     return False

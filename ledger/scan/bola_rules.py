@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ledger.scan import bola_django, bola_drf
 from ledger.scan.handlers import Handler, find_handlers
-from ledger.scan.orm import USER_FIELDS, Models, collect_models
+from ledger.scan.orm import SECRET_FIELD, USER_FIELDS, Models, collect_models
 from ledger.scan.project import FunctionNode, Hit, Module, Project, nodes, walk
 from ledger.scan.values import Scope, call_name, dotted
 
@@ -294,14 +294,11 @@ def _asks(name: str) -> bool:
     return bool(_QUESTION_WORDS.intersection(words)) or words[:1] == ["is"]
 
 
-_SECRET = re.compile(r"secret|token|(^|_)key$|hash|nonce|signature", re.IGNORECASE)
-
-
 def _by_secret(call: ast.Call) -> bool:
     """A lookup that also needs a secret the client holds (``secret_key=key``): the link
     itself is the permission, as in an emailed ticket or unsubscribe link."""
     return any(
-        kw.arg is not None and _SECRET.search(kw.arg.split("__")[0]) is not None
+        kw.arg is not None and SECRET_FIELD.search(kw.arg.split("__")[0]) is not None
         for node in walk(call)
         if isinstance(node, ast.Call)
         for kw in node.keywords

@@ -39,6 +39,9 @@ _TRAIL_FIELD = re.compile(
 """Columns that record who or what last acted on a row (``last_post_user_id``,
 ``last_post_id``, ``modified_by``), not whose it is: a forum's last poster, or last
 post, does not own the forum."""
+SECRET_FIELD = re.compile(r"secret|token|(^|_)key$|hash|nonce|signature", re.IGNORECASE)
+"""Columns holding a secret the client must present (``secret_key``, ``share_token``): a
+row looked up by one is reached through a link that is itself the permission."""
 
 
 @dataclass
