@@ -410,20 +410,17 @@ def _checked_by_helper(handler: Handler, fetch: Fetch, project: Project) -> bool
             if kw.arg and isinstance(kw.value, ast.Name) and kw.value.id in fetch.names
         }
         name = call_name(node)
-        defs = project.functions.get(name, [])
+        defs = project.helper_definitions(name)
         if (
             (positions or keywords)
             and name not in _GENERIC_NAMES
-            and 0 < len(defs) <= _MAX_HELPER_DEFINITIONS
+            and defs
             and all(
                 _parameter_checked(module, func, node, positions, keywords) for module, func in defs
             )
         ):
             return True
     return False
-
-
-_MAX_HELPER_DEFINITIONS = 4
 
 
 def _parameter_checked(

@@ -381,14 +381,10 @@ def _claims_checked_by_helpers(call: ast.Call, scope: Scope) -> set[str]:
         values = [*node.args, *(kw.value for kw in node.keywords)]
         if not any(isinstance(v, ast.Name) and v.id in names for v in values):
             continue
-        defs = scope.project.functions.get(call_name(node), [])
-        if 0 < len(defs) <= _MAX_HELPER_DEFINITIONS:
+        defs = scope.project.helper_definitions(call_name(node))
+        if defs:
             found |= set.intersection(*(_manually_checked_claims(f) for _, f in defs))
     return found
-
-
-_MAX_HELPER_DEFINITIONS = 4
-"""More definitions of one name say nothing about which one a call reaches."""
 
 
 def _options_chosen_by_caller(jc: JwtCall, scope: Scope) -> set[str]:

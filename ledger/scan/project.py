@@ -140,6 +140,10 @@ class Hit:
     message: str
 
 
+MAX_HELPER_DEFINITIONS = 4
+"""More definitions of one name say nothing about which one a call reaches."""
+
+
 @dataclass
 class Project:
     """Definitions visible across all scanned modules."""
@@ -201,6 +205,12 @@ class Project:
                     last = func.id if isinstance(func, ast.Name) else last
                     self._calls_by_name[last].append((module, call))
         return self._calls_by_name.get(name, [])
+
+    def helper_definitions(self, name: str) -> list[tuple[Module, FunctionNode]]:
+        """Every definition of the function ``name``, for judging a call by all of them;
+        none when there are more than :data:`MAX_HELPER_DEFINITIONS`."""
+        defs = self.functions.get(name, [])
+        return defs if len(defs) <= MAX_HELPER_DEFINITIONS else []
 
     def unique_constant(self, name: str) -> tuple[Module, ast.expr] | None:
         """The one definition of ``name`` in the tree, or None when absent or ambiguous."""
