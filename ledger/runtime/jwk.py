@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -238,18 +238,8 @@ def _key_from_pem(data: bytes, path: Path) -> KeyInfo:
             public = serialization.load_pem_public_key(data)
     except ValueError as exc:
         raise InputError(f"{path}: not a readable PEM public key or certificate") from exc
-    info = key_from_jwk(_public_jwk(public, str(path)), str(path))
-    return KeyInfo(
-        info.kty,
-        info.thumbprint,
-        None,
-        None,
-        None,
-        info.bits,
-        str(path),
-        from_jwk=False,
-        crv=info.crv,
-    )
+    # The JWK built from the key has no kid, use, alg or x5c to carry over.
+    return replace(key_from_jwk(_public_jwk(public, str(path)), str(path)), from_jwk=False)
 
 
 def _thumbprint_of(public: object, where: str) -> str:
