@@ -180,16 +180,20 @@ def _id_of(segment: str) -> tuple[str | None, str, str]:
     """(placeholder, id value, suffix) of a segment; placeholder None if not an id."""
     kind = _shape(segment)
     if kind is not None:
-        # Hex and UUID ids are case-insensitive; slugs and tokens are not.
-        return kind, segment.lower() if kind in ("{uuid}", "{hex}") else segment, ""
+        return kind, _id_value(kind, segment), ""
     stem, dot, extension = segment.rpartition(".")
     if dot and stem and 0 < len(extension) <= 5 and extension.isalnum():
         extension = extension.lower()
         kind = None if extension in _STATIC else _shape(stem)
         if kind is not None:
-            value = stem.lower() if kind in ("{uuid}", "{hex}") else stem
-            return kind, value, "." + extension
+            return kind, _id_value(kind, stem), "." + extension
     return None, segment, ""
+
+
+def _id_value(kind: str, value: str) -> str:
+    """An id as objects are told apart: hex and UUID ids are case-insensitive; slugs,
+    tokens and other values are not."""
+    return value.lower() if kind in ("{uuid}", "{hex}") else value
 
 
 def _is_static(segment: str) -> bool:
@@ -213,9 +217,7 @@ def _query_ids(query: str) -> list[tuple[str, str, str]]:
             kind = kind or "{str}"
         elif kind is None or name in _NOT_LOOSE or not _LOOSE_ID_PARAM.fullmatch(name):
             continue
-        if kind in ("{uuid}", "{hex}"):
-            value = value.lower()
-        found.append((printable(name), kind, value))
+        found.append((printable(name), kind, _id_value(kind, value)))
     return sorted(found)
 
 
