@@ -418,7 +418,7 @@ def _xff_field(fields: list[bytes]) -> str | None:
         if value and _ADDRESS_LIST.fullmatch(value) and value != b"-":
             text = value.decode("ascii")
             nearest = text.rsplit(",", MAX_HOPS)[-MAX_HOPS:]
-            if all(client_address(p) and _parse_ip(client_address(p) or "") for p in nearest):
+            if all(_parse_ip(client_address(p) or "") is not None for p in nearest):
                 return text
     return None
 
