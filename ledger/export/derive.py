@@ -33,7 +33,7 @@ import base64
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import orjson
@@ -51,6 +51,7 @@ from ledger.export.model import (
     Scope,
     TriageRecord,
     Verification,
+    period_end,
     report_moment,
 )
 from ledger.ingest.pipeline import record_document
@@ -398,7 +399,7 @@ def derive(
     """
     period = options.period
     start = start_of(period.start)
-    end = start_of(period.end + timedelta(days=1))
+    end = period_end(period)
     replay = _Replay(options, _erasures(ledger))
 
     # (1) one pass from entry 0: replay everything before the period's end. The

@@ -34,6 +34,7 @@ from ledger.export.model import (
     ScanRun,
     SlaPolicy,
     TriageRecord,
+    period_end,
 )
 from schemas.finding import SEVERITIES, Category, Severity
 
@@ -58,7 +59,7 @@ def start_of(day: date) -> datetime:
 def period_bounds(period: Period, as_of: datetime) -> tuple[datetime, datetime]:
     """The period as a half-open UTC interval, ending early at ``as_of`` if it is earlier."""
     start = start_of(period.start)
-    end = min(start_of(period.end + timedelta(days=1)), max(as_of, start))
+    end = min(period_end(period), max(as_of, start))
     return start, end
 
 
