@@ -179,9 +179,14 @@ def _spans(text: str, width: float, font: str, size: float) -> Iterator[tuple[st
     yield current, end
 
 
+def _truncation_note(hidden: int) -> str:
+    """What ends a value cut short: how many of its characters are not shown."""
+    return f"[truncated: {hidden} more characters]"
+
+
 def _truncation(hidden: int, width: float, font: str, size: float) -> list[str]:
     """The note that ends a cut cell, wrapped to ``width`` like any other text."""
-    return [line for line, _ in _spans(f"[truncated: {hidden} more characters]", width, font, size)]
+    return [line for line, _ in _spans(_truncation_note(hidden), width, font, size)]
 
 
 def wrap(
@@ -450,7 +455,7 @@ def clip(text: str, limit: int) -> str:
     """Literal ``text`` cut to ``limit`` characters, with a visible note if it was cut."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]} [truncated: {len(text) - limit} more characters]"
+    return f"{text[:limit]} {_truncation_note(len(text) - limit)}"
 
 
 def _key_values(pairs: Sequence[tuple[str, str]], width: float, key_width: float = 120) -> Table:
