@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator, Mapping
 
 from ledger.scan.orm import Models
 from ledger.scan.project import Hit, Module, Project, walk
@@ -67,14 +68,22 @@ def check_views(module: Module, models: Models, project: Project) -> list[Hit]:
 def _calls_scoping_method(hook: ast.stmt, body: dict[str, ast.stmt]) -> bool:
     """``get_queryset`` filtering by ``self.accessible_followups()``, a method of the view
     that binds the rows to ``request.user``."""
-    return any(
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and dotted(node.func.value) == "self"
-        and isinstance(body.get(node.func.attr), ast.FunctionDef | ast.AsyncFunctionDef)
-        and _mentions_user(body[node.func.attr])
-        for node in walk(hook)
-    )
+    return any(_mentions_user(method) for method in _self_calls(hook, body))
+
+
+def _self_calls(
+    hook: ast.AST, methods: Mapping[str, ast.stmt]
+) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The class's own methods that ``hook`` calls on ``self``, one call deep."""
+    for node in walk(hook):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and dotted(node.func.value) == "self"
+        ):
+            method = methods.get(node.func.attr)
+            if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef):
+                yield method
 
 
 def _generic_view(cls: ast.ClassDef, project: Project) -> bool:
@@ -231,15 +240,8 @@ def _class_scopes(cls: ast.ClassDef, project: Project, overridden: bool = False)
         if _BASE_SCOPING.search(ast.unparse(hook)):
             return True
         # One call deep into the class's own methods: ``self.restrict_queryset(request)``.
-        for node in walk(hook):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and dotted(node.func.value) == "self"
-                and node.func.attr in methods
-                and _BASE_SCOPING.search(ast.unparse(methods[node.func.attr]))
-            ):
-                return True
+        if any(_BASE_SCOPING.search(ast.unparse(m)) for m in _self_calls(hook, methods)):
+            return True
     if any(_stmt_name(stmt) in _DECLARED_PERMISSIONS for stmt in cls.body):
         return True  # checked by the project's permission machinery, as on the view
     for stmt in [] if overridden else cls.body:
