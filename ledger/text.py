@@ -2,7 +2,8 @@
 
 Artifacts, access logs and key sets hold what strangers wrote; every string
 from them passes through here before a terminal, a log line or a JSON Lines
-reader sees it.
+reader sees it. The messages that show them count with :func:`counted`,
+which gives the noun the number of its count.
 """
 
 from __future__ import annotations
