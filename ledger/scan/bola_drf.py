@@ -1,9 +1,14 @@
 """BOLA005: Django REST framework views whose queryset is not scoped to the caller.
 
-A generic view serving an owned model is scoped when its ``get_queryset`` (or
-``get_object``, ``filter_queryset``) filters by what the authenticated request
-carries, when it names an object-level permission class or a permission of the
-project's own machinery, or when a filter backend of the project filters by the user.
+A generic view (one built on DRF's generic views, directly or through the
+project's own base classes) serving an owned model is scoped when its
+``get_queryset`` (or ``get_object``, ``filter_queryset``) filters by what the
+authenticated request carries, itself or through a method of the view it calls;
+when it names an object-level permission class or a permission of the project's
+own machinery; when a filter backend of the project filters by the user; or when
+a project base class it inherits from scopes every request (in ``initial``,
+``dispatch``, ``get_queryset``, ``get_object``..., by a permission it declares, or
+by its permission classes while no class below sets its own).
 """
 
 from __future__ import annotations
