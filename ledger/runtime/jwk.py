@@ -43,6 +43,8 @@ _CURVE_BITS = {
 _THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
 # RFC 7518 section 4: key management algorithms, which encrypt and never sign.
 _ENCRYPTION_ALG = re.compile(r"RSA1_5|RSA-OAEP.*|A\d+(GCM)?KW|dir|ECDH-ES.*|PBES2-.*")
+_LEADING = b"\xef\xbb\xbf \t\r\n"
+"""Bytes a file may start with before its content: a byte order mark and whitespace."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ def load_keys(spec: str, warnings: list[str] | None = None) -> list[KeyInfo]:
     data = _read(path)
     begin = data.find(b"-----BEGIN")
     # openssl's -text output and bundles put text before the PEM block.
-    if begin >= 0 and data[:begin].lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
+    if begin >= 0 and data[:begin].lstrip(_LEADING)[:1] not in (b"{", b"["):
         return [_key_from_pem(data[begin:], path)]
     document = _json(data, path)
     if isinstance(document, dict) and "keys" in document:
@@ -286,7 +288,7 @@ def _read(path: Path) -> bytes:
 
 
 def _json(data: bytes, path: Path) -> Any:
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = data.lstrip(_LEADING)
     if head.startswith(b"HTTP/"):
         raise InputError(
             f"{path}: line 1: starts with HTTP response headers (curl -i?); save the "
