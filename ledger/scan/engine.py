@@ -144,7 +144,7 @@ def _scan(root: Path, files: list[Path], project: Project, warnings: list[str]) 
             )
             continue
         report.files += 1
-        report.lines += len(module.lines)
+        report.lines += module.line_count
     hits: list[Hit] = []
     for module in project.modules:
         if module.is_test:
@@ -234,7 +234,11 @@ def _parse(path: Path, root: Path, report: ScanReport) -> Module | None:
         # CPython's parser gives up on chains of thousands of operators with these.
         report.warnings.append(f"{rel}: nested too deeply for the Python parser; skipped")
         return None
-    return Module(rel=rel, tree=tree, lines=_source_lines(data))
+    lines = _source_lines(data)
+    marked = tuple((n, text) for n, text in enumerate(lines, start=1) if "trailseal:" in text)
+    # Keep the bytes rather than the lines: a list of line strings takes several times the
+    # file's size, and only the few lines a finding points at are read again.
+    return Module(rel=rel, tree=tree, source=data, line_count=len(lines), marked_lines=marked)
 
 
 def _source_lines(data: bytes) -> list[str]:
@@ -255,6 +259,7 @@ def _finish(hits: list[Hit], project: Project) -> list[ScanFinding]:
     findings: list[ScanFinding] = []
     occurrences: dict[str, int] = {}
     suppressions = {m.rel: _suppressions(m) for m in project.modules}
+    texts: dict[str, list[str]] = {}
     ordered = sorted(hits, key=lambda h: (h.module.rel, getattr(h.node, "lineno", 1), h.rule_id))
     for hit in ordered:
         line = getattr(hit.node, "lineno", 1)
@@ -263,7 +268,10 @@ def _finish(hits: list[Hit], project: Project) -> list[ScanFinding]:
             continue
         seen.add(key)
         rule = RULES[hit.rule_id]
-        snippet = hit.module.lines[line - 1].strip() if line <= len(hit.module.lines) else ""
+        lines = texts.get(hit.module.rel)
+        if lines is None:
+            lines = texts[hit.module.rel] = _source_lines(hit.module.source)
+        snippet = lines[line - 1].strip() if line <= len(lines) else ""
         logical = hit.module.logical_name(hit.node)
         # Identity survives moved lines: rule, file, enclosing function and the
         # normalised source text, plus a counter for identical repeats.
@@ -277,9 +285,9 @@ def _finish(hits: list[Hit], project: Project) -> list[ScanFinding]:
                 rule=rule,
                 path=hit.module.rel,
                 line=line,
-                column=_column(hit.module, line, getattr(hit.node, "col_offset", 0)),
+                column=_column(lines, line, getattr(hit.node, "col_offset", 0)),
                 end_line=end_line,
-                end_column=_column(hit.module, end_line, getattr(hit.node, "end_col_offset", 0)),
+                end_column=_column(lines, end_line, getattr(hit.node, "end_col_offset", 0)),
                 message=f"{rule.title}: {hit.message}.",
                 snippet=snippet,
                 logical=logical,
@@ -291,9 +299,9 @@ def _finish(hits: list[Hit], project: Project) -> list[ScanFinding]:
     return sorted(findings, key=lambda f: (f.path, f.line, f.rule.id))
 
 
-def _column(module: Module, line: int, offset: int) -> int:
+def _column(lines: list[str], line: int, offset: int) -> int:
     """ast offsets count UTF-8 bytes; SARIF columns here count code points (1-based)."""
-    text = module.lines[line - 1] if line <= len(module.lines) else ""
+    text = lines[line - 1] if line <= len(lines) else ""
     return len(text.encode()[:offset].decode("utf-8", errors="replace")) + 1
 
 
@@ -312,9 +320,7 @@ def _suppressions(module: Module) -> dict[int, dict[str, str]]:
 
 
 def _suppression_lines(module: Module) -> Iterator[tuple[int, str]]:
-    for number, text in enumerate(module.lines, start=1):
-        if "trailseal:" in text:
-            yield number, text
+    yield from module.marked_lines
 
 
 def _reasonless(project: Project) -> list[ScanFinding]:

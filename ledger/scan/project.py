@@ -23,28 +23,40 @@ class Module:
     rel: str
     """Path relative to the scanned root, forward slashes."""
     tree: ast.Module
-    lines: list[str]
+    source: bytes
+    """The file as read; decoded into lines only where a finding needs its text."""
+    line_count: int
+    """How many lines the decoded source has."""
+    marked_lines: tuple[tuple[int, str], ...] = ()
+    """Numbered lines that mention ``trailseal:``, the candidates for suppressions."""
     constants: dict[str, ast.expr] = field(default_factory=dict)
     """Module-level ``NAME = value`` bindings (the last one wins, as at import)."""
     imports: dict[str, str] = field(default_factory=dict)
     """Local name to dotted origin, e.g. ``jwt`` -> ``jose.jwt``."""
     functions: list[FunctionNode] = field(default_factory=list)
     """Every function and method, in walk order."""
-    parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
+    parents: Parents = field(init=False)
     """Child node to parent, for walking outwards from a call."""
     calls: list[ast.Call] = field(default_factory=list)
     """Every call in the module, in walk order, so rules need not walk again."""
     classes: list[ast.ClassDef] = field(default_factory=list)
     """Every class in the module."""
     order: list[ast.AST] = field(default_factory=list)
-    """Every node in pre-order; a subtree is a slice of it (see :func:`walk`)."""
+    """Every node in pre-order; a subtree is a slice of it (see :func:`walk`). Each node
+    records its place in it and its parent in its own attributes."""
     class_bindings: list[tuple[str, ast.expr]] = field(default_factory=list)
     """Class-level ``NAME = value`` bindings, in source order, for the project index."""
     config_entries: list[tuple[str, ast.expr]] = field(default_factory=list)
     """Flask-style config entries, in source order, for the project index."""
 
+    def __post_init__(self) -> None:
+        self.parents = Parents(self.order)
+
     def release(self) -> None:
-        """Drop the node order: each indexed node refers to it, a cycle per node."""
+        """Drop the parent links and the node order: each is a reference cycle."""
+        for node in self.order:
+            node.__dict__.pop("_ts_parent", None)
+        self.tree.__dict__.pop("_ts_order", None)
         self.order.clear()
 
     @property
@@ -88,6 +100,28 @@ class Module:
         return ".".join(reversed(names))
 
 
+class Parents:
+    """A module's child-to-parent map, kept in the nodes rather than in a dict of its own
+    (one entry per node of every tree). Nodes outside the module have no parent here."""
+
+    __slots__ = ("_order",)
+
+    def __init__(self, order: list[ast.AST]) -> None:
+        self._order = order
+
+    def get(self, node: ast.AST) -> ast.AST | None:
+        """The parent of ``node`` in this module, if it has one."""
+        state = getattr(node, "__dict__", None)
+        if state is None:
+            return None
+        index = state.get("_ts_index")
+        order = self._order
+        if index is None or index >= len(order) or order[index] is not node:
+            return None
+        parent: ast.AST | None = state.get("_ts_parent")
+        return parent
+
+
 def walk(node: ast.AST) -> list[ast.AST]:
     """``node`` and every node under it, in source order.
 
@@ -96,17 +130,21 @@ def walk(node: ast.AST) -> list[ast.AST]:
     a generator per node. Nodes made up by a rule fall back to ``ast.walk``.
     """
     state = node.__dict__
-    order: list[ast.AST] | None = state.get("_ts_order")
-    if order is None:
+    start: int | None = state.get("_ts_index")
+    if start is None:
         return list(ast.walk(node))
-    end: int | None = state.get("_ts_end")
-    if end is None:
-        # The subtree ends after its last descendant in pre-order: follow last children.
-        leaf = node
-        while (last := leaf.__dict__.get("_ts_last")) is not None:
-            leaf = last
-        end = state["_ts_end"] = leaf.__dict__["_ts_index"] + 1
-    start: int = state["_ts_index"]
+    # The subtree ends after its last descendant in pre-order: follow last children.
+    leaf = node
+    while (last := leaf.__dict__.get("_ts_last")) is not None:
+        leaf = last
+    if leaf is node:
+        return [node]
+    # Only the module node holds the order, so that no other node's attributes grow.
+    root = node
+    while (up := root.__dict__.get("_ts_parent")) is not None:
+        root = up
+    order: list[ast.AST] = root.__dict__["_ts_order"]
+    end: int = leaf.__dict__["_ts_index"] + 1
     return order[start:end]
 
 
@@ -264,22 +302,25 @@ def index_module(module: Module, project: Project) -> None:
     Raises :class:`NestingTooDeep`, leaving ``project`` unchanged, for a tree deeper than
     :data:`MAX_NESTING`.
     """
-    parents = module.parents
     order = module.order
     node_type = ast.AST
     child_fields = _CHILD_FIELDS
     # One pre-order pass in source order that records parents and each node's place in
     # that order (for :func:`walk`). After parsing, this walk is most of the scanner's
     # time, so it visits each node once and dispatches on its type once.
+    module.tree.__dict__["_ts_order"] = order
     todo: list[ast.AST] = [module.tree]
     depths: list[int] = [0]
+    uppers: list[ast.AST | None] = [None]
     while todo:
         node = todo.pop()
         depth = depths.pop()
+        upper = uppers.pop()
         cls = type(node)
         state = node.__dict__
         state["_ts_index"] = len(order)
-        state["_ts_order"] = order
+        if upper is not None:
+            state["_ts_parent"] = upper
         order.append(node)
         fields = child_fields.get(cls)
         if fields is None:
@@ -296,11 +337,10 @@ def index_module(module: Module, project: Project) -> None:
                 if depth >= MAX_NESTING:
                     raise NestingTooDeep(getattr(node, "lineno", 1))
                 state["_ts_last"] = children[-1]
-                for child in children:
-                    parents[child] = node
                 children.reverse()
                 todo += children
                 depths += [depth + 1] * len(children)
+                uppers += [node] * len(children)
         if cls in _INDEXED:
             _index_node(module, node)
     project.add(module)
