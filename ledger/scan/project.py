@@ -114,11 +114,14 @@ class Parents:
         state = getattr(node, "__dict__", None)
         if state is None:
             return None
-        index = state.get("_ts_index")
-        order = self._order
-        if index is None or index >= len(order) or order[index] is not node:
-            return None
         parent: ast.AST | None = state.get("_ts_parent")
+        # Leaves record no place in the order: the module's own nodes are those whose
+        # parent (or, for the module node, themselves) is at its place in this order.
+        owner = node if parent is None else parent
+        index = owner.__dict__.get("_ts_index")
+        order = self._order
+        if index is None or index >= len(order) or order[index] is not owner:
+            return None
         return parent
 
 
@@ -132,11 +135,12 @@ def walk(node: ast.AST) -> list[ast.AST]:
     state = node.__dict__
     start: int | None = state.get("_ts_index")
     if start is None:
-        return list(ast.walk(node))
+        # An indexed leaf has a parent but no place of its own; made-up nodes have neither.
+        return [node] if "_ts_parent" in state else list(ast.walk(node))
     # The subtree ends after its last descendant in pre-order: follow last children.
-    leaf = node
+    leaf = inner = node
     while (last := leaf.__dict__.get("_ts_last")) is not None:
-        leaf = last
+        inner, leaf = leaf, last
     if leaf is node:
         return [node]
     # Only the module node holds the order, so that no other node's attributes grow.
@@ -144,7 +148,8 @@ def walk(node: ast.AST) -> list[ast.AST]:
     while (up := root.__dict__.get("_ts_parent")) is not None:
         root = up
     order: list[ast.AST] = root.__dict__["_ts_order"]
-    end: int = leaf.__dict__["_ts_index"] + 1
+    # The last leaf records no place; it lies in the (small) subtree of its parent.
+    end = order.index(leaf, inner.__dict__["_ts_index"]) + 1
     return order[start:end]
 
 
@@ -318,9 +323,9 @@ def index_module(module: Module, project: Project) -> None:
         upper = uppers.pop()
         cls = type(node)
         state = node.__dict__
-        state["_ts_index"] = len(order)
         if upper is not None:
             state["_ts_parent"] = upper
+        index = len(order)
         order.append(node)
         fields = child_fields.get(cls)
         if fields is None:
@@ -336,6 +341,9 @@ def index_module(module: Module, project: Project) -> None:
             if children:
                 if depth >= MAX_NESTING:
                     raise NestingTooDeep(getattr(node, "lineno", 1))
+                # Only nodes with children record their place: a leaf's subtree is itself,
+                # and a stored index is an int object of its own for most nodes.
+                state["_ts_index"] = index
                 state["_ts_last"] = children[-1]
                 children.reverse()
                 todo += children
