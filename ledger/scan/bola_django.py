@@ -68,8 +68,8 @@ _UNFILTERED = frozenset(
 """Queryset methods that return every row."""
 _ADMIN_PATH = frozenset({"admin", "dashboard", "staff", "backoffice"})
 """Packages of a staff area, gated as a whole in its URL configuration."""
-_MAX_DEPTH = 8
-_MAX_CHAIN = 4 * _MAX_DEPTH
+_MAX_CHAIN = 32
+"""Most project classes and mixins followed up from one view; past it the view is not judged."""
 _STAFF_NAME = re.compile(r"Admin|Staff|Superuser|Moderat")
 
 
